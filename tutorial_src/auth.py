@@ -1,0 +1,137 @@
+"""The auth middleware: find the user a bearer token stands for, before any handler runs.
+
+It never decides whether a handler needs a user; the decorators in ``decorators.py`` do. It only answers
+"who is this?" - ``None`` without credentials, a ``User`` with a valid access token - and refuses broken
+credentials outright, as RFC 6750 §3.1 describes:
+
+- a malformed ``Authorization`` header: 400 ``invalid_request``;
+- a token that fails any check (signature, algorithm, expiry, issuer, audience, claims, user): 401
+  ``invalid_token``.
+"""
+
+from __future__ import annotations
+
+import re
+
+import jwt
+from jwt import exceptions as jwt_errors
+from aiohttp import hdrs, web
+
+from .keys import CURRENT_USER, SETTINGS, USERS
+from .middleware import Handler
+from .models import User
+from .responses import bearer_challenge, json_error
+from .settings import Settings
+from .tokens import decode_access_token
+
+# RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token, b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
+# "+" / "/" ) *"=". We accept exactly one space; the scheme is case-insensitive (RFC 9110 §11.1).
+_BEARER = re.compile(r"Bearer ([A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE | re.ASCII)
+_RIGHT_FORM = "send 'Authorization: Bearer <token>' with the token from POST /login"
+
+
+class InvalidRequest(Exception):
+    """The ``Authorization`` header is not a well-formed Bearer credential (RFC 6750 §3.1 ``invalid_request``)."""
+
+
+class InvalidToken(Exception):
+    """The bearer token failed a check (RFC 6750 §3.1 ``invalid_token``); the message says which."""
+
+
+def parse_bearer(header: str) -> str:
+    """The token from an ``Authorization`` header value of the form ``Bearer <token>`` (RFC 6750 §2.1).
+
+    Raises:
+        InvalidRequest: another scheme, a bare ``Bearer``, two tokens, extra spaces, characters outside the
+            b64token alphabet, or a raw token with no scheme. The message shows the right form.
+    """
+    match = _BEARER.fullmatch(header)
+    if match is not None:
+        return match.group(1)
+    scheme, _, rest = header.strip().partition(" ")
+    if header.count(".") == 2 and " " not in header.strip():
+        problem = "the header holds a bare token without the 'Bearer' scheme"
+    elif scheme.lower() != "bearer":
+        problem = "the Authorization scheme must be Bearer"
+    elif not rest.strip():
+        problem = "the Bearer scheme came without a token"
+    else:
+        problem = "the Bearer credential is malformed (one space, then a single token)"
+    raise InvalidRequest(f"{problem}; {_RIGHT_FORM}")
+
+
+# What each PyJWT failure means, said without echoing the token. Subclasses come before their bases.
+_TOKEN_PROBLEMS: list[tuple[type[jwt.InvalidTokenError], str]] = [
+    (jwt.ExpiredSignatureError, "the token has expired"),
+    (jwt.ImmatureSignatureError, "the token is not valid yet (nbf or iat lies in the future)"),
+    (jwt.InvalidAudienceError, "the token is meant for another audience"),
+    (jwt.InvalidIssuerError, "the token was issued by another issuer"),
+    (jwt.InvalidAlgorithmError, "the token's signing algorithm is not allowed"),
+    (jwt.InvalidSignatureError, "the token's signature does not match"),
+    (jwt_errors.InvalidSubjectError, "the token's subject (sub) must be a string"),
+    (jwt_errors.InvalidJTIError, "the token's id (jti) must be a string"),
+    (jwt_errors.InvalidIssuedAtError, "the token's issue time (iat) is not a number"),
+    (jwt.DecodeError, "the token is malformed"),
+]
+
+
+def describe_token_error(error: jwt.InvalidTokenError) -> str:
+    """A short, safe description of why PyJWT refused a token (it never contains the token)."""
+    if isinstance(error, jwt.MissingRequiredClaimError):
+        return f"the token lacks the required '{error.claim}' claim"
+    for error_class, text in _TOKEN_PROBLEMS:
+        if isinstance(error, error_class):
+            return text
+    return "the token is invalid"
+
+
+def authenticate_token(token: str, settings: Settings, users) -> User:
+    """The user an access token stands for, after every check.
+
+    Raises:
+        InvalidToken: the token is too long, fails ``decode_access_token``, has a subject that is not a user
+            id, or names a user who no longer exists.
+    """
+    if len(token) > settings.max_token_length:
+        raise InvalidToken(f"the token is longer than {settings.max_token_length} characters")
+    try:
+        claims = decode_access_token(token, settings)
+    except jwt.InvalidTokenError as error:
+        raise InvalidToken(describe_token_error(error)) from None
+    subject = claims["sub"]
+    if not subject.isascii() or not subject.isdigit():
+        raise InvalidToken("the token's subject is not a user id")
+    user = users.get_by_id(int(subject))
+    if user is None:
+        raise InvalidToken("the token's user no longer exists")
+    return user
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Put the user named by the bearer token, or ``None``, on the request under ``CURRENT_USER``.
+
+    No ``Authorization`` header: anonymous, the handler decides. A malformed header: 400 ``invalid_request``.
+    A token that fails a check: 401 ``invalid_token``. Both carry a ``WWW-Authenticate: Bearer`` challenge
+    with the error code (RFC 6750 §3).
+    """
+    settings = request.app[SETTINGS]
+    request[CURRENT_USER] = None
+    header = request.headers.get(hdrs.AUTHORIZATION)
+    if header is None:
+        return await handler(request)
+    try:
+        token = parse_bearer(header)
+        request[CURRENT_USER] = authenticate_token(token, settings, request.app[USERS])
+    except InvalidRequest as problem:
+        raise _challenge(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None
+    except InvalidToken as problem:
+        raise _challenge(web.HTTPUnauthorized, "invalid_token", str(problem), settings) from None
+    return await handler(request)
+
+
+def _challenge(
+    exc_class: type[web.HTTPError], code: str, message: str, settings: Settings
+) -> web.HTTPError:
+    challenge = bearer_challenge(settings.realm, code, message)
+    return json_error(exc_class, code, message, headers={hdrs.WWW_AUTHENTICATE: challenge})

@@ -1,0 +1,112 @@
+"""What every exercise checker shares: run cases against a learner's answer, never raise, say what failed.
+
+A checker takes the learner's function (or value), runs real cases against it, and returns a ``CheckResult``.
+In a notebook the result shows as one line: a success line starting with ``PASSED_PREFIX``, or the first
+failing case with a hint, starting with ``NOT_YET_PREFIX``. Whatever the answer does - raise
+``NotImplementedError``, return the wrong type, crash - the checker reports it and does not raise.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+PASSED_PREFIX = "✅ Well done:"
+NOT_YET_PREFIX = "❌ Not yet:"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """The verdict of a checker: ``bool(result)`` is whether every case passed; ``repr`` is the message line."""
+
+    passed: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Case:
+    """One case: a description, the arguments, and a test of the outcome.
+
+    ``expect`` gets ``(returned_value, raised_exception)`` (exactly one of them is not ``None``, unless the
+    answer returned ``None``) and returns ``None`` when the outcome is right, else a hint saying what to fix.
+    """
+
+    description: str
+    args: tuple[Any, ...]
+    expect: Callable[[Any, BaseException | None], str | None]
+
+
+def passed(summary: str) -> CheckResult:
+    """A success: ``✅ Well done: <summary>``."""
+    return CheckResult(True, f"{PASSED_PREFIX} {summary}")
+
+
+def not_yet(problem: str) -> CheckResult:
+    """A failure: ``❌ Not yet: <problem>``."""
+    return CheckResult(False, f"{NOT_YET_PREFIX} {problem}")
+
+
+def describe_exception(error: BaseException) -> str:
+    """``TypeError: …`` with the line of the learner's code that raised it, when there is one."""
+    frames = traceback.extract_tb(error.__traceback__)
+    where = f" (line {frames[-1].lineno}: {frames[-1].line!s})" if frames and frames[-1].line else ""
+    return f"{type(error).__name__}: {error}{where}"
+
+
+def run_cases(answer: Any, cases: Iterable[Case], summary: str) -> CheckResult:
+    """Call ``answer(*case.args)`` for each case and stop at the first wrong outcome.
+
+    ``NotImplementedError`` means the exercise is not started yet and is reported as such.
+    """
+    if not callable(answer):
+        return not_yet(f"expected a function, got {type(answer).__name__}")
+    for case in cases:
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            value = answer(*case.args)
+        except NotImplementedError:
+            return not_yet("the exercise is not done yet - replace `raise NotImplementedError` with your code.")
+        except Exception as exc:  # a learner's bug is a result to report, not a crash
+            error = exc
+        try:
+            hint = case.expect(value, error)
+        except Exception as exc:  # e.g. the answer returned a type the expectation cannot compare
+            hint = f"the answer returned {value!r}, which could not be checked ({describe_exception(exc)})"
+        if hint is not None:
+            return not_yet(f"{case.description}: {hint}")
+    return passed(summary)
+
+
+def returns(expected: Any) -> Callable[[Any, BaseException | None], str | None]:
+    """An expectation: the answer returns ``expected`` (compared with ``==``) and raises nothing."""
+
+    def expect(value: Any, error: BaseException | None) -> str | None:
+        if error is not None:
+            return f"expected {expected!r}, but it raised {describe_exception(error)}"
+        if type(value) is not type(expected) or value != expected:
+            return f"expected {expected!r}, got {value!r}"
+        return None
+
+    return expect
+
+
+def raises(error_class: type[BaseException]) -> Callable[[Any, BaseException | None], str | None]:
+    """An expectation: the answer raises ``error_class`` (or a subclass)."""
+
+    def expect(value: Any, error: BaseException | None) -> str | None:
+        if error is None:
+            return f"expected {error_class.__name__} to be raised, but it returned {value!r}"
+        if not isinstance(error, error_class):
+            return f"expected {error_class.__name__}, but it raised {describe_exception(error)}"
+        return None
+
+    return expect

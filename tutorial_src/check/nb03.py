@@ -1,0 +1,5 @@
+"""Checkers for the exercises of notebook 03."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,21 @@
+"""The tutorial's own exceptions, one tree, one line each (PyJWT's exceptions stay PyJWT's)."""
+
+
+class TutorialError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class SettingsError(TutorialError, ValueError):
+    """A setting is unusable, for example a JWT secret shorter than 32 bytes."""
+
+
+class InvalidCredentials(TutorialError):
+    """The email is unknown or the password is wrong; which of the two is never said."""
+
+
+class UserExists(TutorialError, ValueError):
+    """A user with this email is already in the store."""
+
+
+class ServerError(TutorialError, RuntimeError):
+    """The background server could not start or stop in time."""

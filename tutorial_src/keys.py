@@ -1,0 +1,20 @@
+"""Typed keys for what the app and each request carry (aiohttp's ``web.AppKey`` / ``web.RequestKey``).
+
+A typed key instead of a string key, or an attribute set on the request, lets a type checker see what
+``app[SETTINGS]`` holds, and two libraries can never clash on the same name
+(https://docs.aiohttp.org/en/stable/web_advanced.html#application-s-config).
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .models import User, UserStore
+from .settings import Settings
+
+#: The app's ``Settings``.
+SETTINGS = web.AppKey("settings", Settings)
+#: The app's ``UserStore``.
+USERS = web.AppKey("users", UserStore)
+#: The user the auth middleware found for this request, or ``None`` when the request is anonymous.
+CURRENT_USER = web.RequestKey("current_user", User | None)  # type: ignore[arg-type]

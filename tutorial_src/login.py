@@ -1,0 +1,90 @@
+"""``POST /login``: trade an email and a password for an access token."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import hdrs, web
+
+from .errors import InvalidCredentials
+from .keys import SETTINGS, USERS
+from .responses import bearer_challenge, json_error
+from .tokens import create_access_token
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def read_credentials(request: web.Request) -> tuple[str, str]:
+    """The ``(email, password)`` pair from a JSON object or a form body.
+
+    Raises:
+        web.HTTPUnsupportedMediaType: 415, the body is neither ``application/json`` nor a form.
+        web.HTTPBadRequest: 400 ``invalid_request``, the JSON is empty, invalid or not an object, or a field
+            is missing or not a string (the message names the field).
+        web.HTTPRequestEntityTooLarge: 413, raised by aiohttp past ``settings.max_body_size`` bytes.
+    """
+    body: Any
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
+            raise json_error(web.HTTPBadRequest, "invalid_request", "the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise json_error(
+                web.HTTPBadRequest,
+                "invalid_request",
+                'the JSON body must be an object: {"email": "...", "password": "..."}',
+            )
+    elif request.content_type in FORM_TYPES:
+        try:
+            body = await request.post()
+        except ValueError:
+            raise json_error(web.HTTPBadRequest, "invalid_request", "the form body is malformed") from None
+    else:
+        raise json_error(
+            web.HTTPUnsupportedMediaType,
+            "unsupported_media_type",
+            "send the credentials as application/json or as a form (application/x-www-form-urlencoded)",
+        )
+    values = []
+    for field in ("email", "password"):
+        value = body.get(field)
+        if value is None:
+            raise json_error(web.HTTPBadRequest, "invalid_request", f"the field '{field}' is missing")
+        if not isinstance(value, str):
+            raise json_error(web.HTTPBadRequest, "invalid_request", f"the field '{field}' must be a string")
+        values.append(value)
+    return values[0], values[1]
+
+
+async def login(request: web.Request) -> web.Response:
+    """Check the credentials and answer with a signed access token.
+
+    Request: JSON ``{"email": str, "password": str}`` or the same two form fields.
+
+    Returns:
+        200 ``{"token": str, "token_type": "Bearer", "expires_in": seconds}`` with ``Cache-Control: no-store``
+        (a token is a credential; RFC 6749 §5.1 forbids caching it).
+
+    Raises:
+        web.HTTPUnauthorized: 401 ``invalid_credentials``, the same body for an unknown email and a wrong
+            password. The errors of ``read_credentials`` for a malformed body.
+    """
+    email, password = await read_credentials(request)
+    settings = request.app[SETTINGS]
+    try:
+        # argon2 is slow on purpose; a worker thread keeps the event loop answering other requests meanwhile.
+        user = await asyncio.to_thread(request.app[USERS].authenticate, email, password)
+    except InvalidCredentials:
+        raise json_error(
+            web.HTTPUnauthorized,
+            "invalid_credentials",
+            "invalid email or password",
+            headers={hdrs.WWW_AUTHENTICATE: bearer_challenge(settings.realm)},
+        ) from None
+    token = create_access_token(user, settings)
+    return web.json_response(
+        {"token": token, "token_type": "Bearer", "expires_in": settings.access_token_ttl},
+        headers={hdrs.CACHE_CONTROL: "no-store"},
+    )

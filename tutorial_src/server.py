@@ -1,0 +1,162 @@
+"""Run an aiohttp app in the background of a Jupyter kernel, on 127.0.0.1 and a port the OS picks.
+
+A notebook cell cannot ``web.run_app`` (it would block the kernel), and the kernel's own event loop is busy
+running the kernel. So the server gets its own event loop in a daemon thread, and cells talk to it over real
+HTTP with ``requests``, exactly as any other client would.
+
+Only one background server lives per process: starting a new one stops the previous one first, so running a
+cell twice never fails with "address already in use". The port is ephemeral (0 = "any free port"), so many
+learners on one JupyterHub node never collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from types import TracebackType
+
+from aiohttp import web
+
+from .errors import ServerError
+
+_current: BackgroundServer | None = None
+_current_lock = threading.Lock()
+
+
+class BackgroundServer:
+    """An aiohttp ``web.Application`` served from a daemon thread with its own event loop.
+
+    Use ``start_server(app)`` rather than this class directly, or use it as a context manager::
+
+        with BackgroundServer(app) as server:
+            requests.get(server.url + "/")
+
+    Attributes:
+        url: ``http://127.0.0.1:<port>``, set once started.
+        port: the port the OS picked.
+
+    Raises:
+        ServerError: the server did not start, or did not stop, within ``timeout`` seconds.
+    """
+
+    def __init__(self, app: web.Application, *, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
+        self.app = app
+        self.host = host
+        self.timeout = timeout
+        self.port: int | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._runner: web.AppRunner | None = None
+        self._thread: threading.Thread | None = None
+        self._started = threading.Event()
+        self._start_error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL, ``http://127.0.0.1:<port>``, with no trailing slash."""
+        if self.port is None:
+            raise ServerError("the server is not running; call start() first")
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        """Whether the server thread is alive and serving."""
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> BackgroundServer:
+        """Start serving; returns ``self`` once the socket listens."""
+        if self.running:
+            return self
+        self._started.clear()
+        self._start_error = None
+        self._thread = threading.Thread(target=self._serve, name="tutorial-server", daemon=True)
+        self._thread.start()
+        if not self._started.wait(self.timeout):
+            raise ServerError(f"the server did not start within {self.timeout} s")
+        if self._start_error is not None:
+            self._thread.join(self.timeout)
+            self._thread = None
+            raise ServerError(f"the server could not start: {self._start_error}") from self._start_error
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, close the socket and end the thread. Calling it again does nothing."""
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
+            return
+        if thread.is_alive():
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(self.timeout)
+            if thread.is_alive():
+                raise ServerError(f"the server thread did not stop within {self.timeout} s")
+        self._thread = None
+        self.port = None
+
+    def _serve(self) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        asyncio.set_event_loop(loop)
+        try:
+            # access_log=None: a request log on stderr would clutter every notebook cell.
+            runner = web.AppRunner(self.app, access_log=None)
+            loop.run_until_complete(runner.setup())
+            self._runner = runner
+            site = web.TCPSite(runner, self.host, 0)
+            loop.run_until_complete(site.start())
+            self.port = runner.addresses[0][1]
+        except BaseException as error:  # reported to the thread that called start()
+            self._start_error = error
+            self._started.set()
+            loop.close()
+            return
+        self._started.set()
+        try:
+            loop.run_forever()
+        finally:
+            # Clean up on this thread's own loop: closes the listening socket and open connections.
+            loop.run_until_complete(runner.cleanup())
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    def __enter__(self) -> BackgroundServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        # No port here: notebook outputs must not change from run to run.
+        state = "running" if self.running else "stopped"
+        return f"<BackgroundServer on 127.0.0.1, {state}>"
+
+
+def start_server(app: web.Application, *, timeout: float = 10.0) -> BackgroundServer:
+    """Serve ``app`` in the background on 127.0.0.1 and an ephemeral port, stopping any previous one first.
+
+    Returns:
+        The running ``BackgroundServer``; its ``url`` is where to send requests.
+
+    Raises:
+        ServerError: start or stop of the previous server timed out, or the app failed to start.
+    """
+    global _current
+    with _current_lock:
+        if _current is not None:
+            _current.stop()
+        server = BackgroundServer(app, timeout=timeout)
+        _current = server
+    return server.start()
+
+
+def stop_server() -> None:
+    """Stop the background server started by ``start_server``, if any (idempotent)."""
+    global _current
+    with _current_lock:
+        if _current is not None:
+            _current.stop()
+            _current = None

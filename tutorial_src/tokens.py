@@ -1,0 +1,79 @@
+"""Access tokens: issue and verify JSON Web Tokens (RFC 7519) with PyJWT.
+
+Every time is a timezone-aware UTC ``datetime``; PyJWT turns it into a NumericDate, whole seconds since
+1970-01-01T00:00:00Z (RFC 7519 §2).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import jwt
+
+from .models import User
+from .settings import Settings
+
+#: Claims every access token must carry; ``jwt.decode`` raises ``MissingRequiredClaimError`` without one.
+REQUIRED_CLAIMS = ["sub", "iat", "exp", "iss", "aud", "jti"]
+
+
+def create_access_token(user: User, settings: Settings, *, now: datetime | None = None) -> str:
+    """Sign an access token for ``user``.
+
+    Claims (RFC 7519 §4.1): ``sub`` (the user id as a string; PyJWT >= 2.10 rejects integers, §4.1.2),
+    ``iat`` (§4.1.6), ``exp`` = ``iat`` + ``settings.access_token_ttl`` seconds (§4.1.4), ``iss`` (§4.1.1),
+    ``aud`` (§4.1.3) and a random ``jti`` (§4.1.7).
+
+    Args:
+        user: whom the token is for.
+        settings: secret, algorithm, lifetime, issuer and audience.
+        now: the issue time, timezone-aware UTC; defaults to the current time. Pass a time in the past to
+            mint an already-expired token for a demonstration, without sleeping.
+
+    Returns:
+        The compact serialisation ``header.payload.signature`` as ``str`` (PyJWT 2 no longer returns bytes).
+
+    Raises:
+        ValueError: ``now`` is a naive datetime.
+    """
+    issued_at = now if now is not None else datetime.now(timezone.utc)
+    if issued_at.tzinfo is None:
+        raise ValueError("now must be timezone-aware (UTC), e.g. datetime.now(timezone.utc)")
+    claims = {
+        "sub": str(user.id),
+        "iat": issued_at,
+        "exp": issued_at + timedelta(seconds=settings.access_token_ttl),
+        "iss": settings.issuer,
+        "aud": settings.audience,
+        "jti": uuid.uuid4().hex,
+    }
+    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+
+
+def decode_access_token(token: str, settings: Settings) -> dict[str, Any]:
+    """Verify an access token and return its claims.
+
+    Checks, in PyJWT: the signature with the settings' secret, the algorithm against an allow-list of one
+    (RFC 8725 §3.1: never trust the header's ``alg``), the presence of every claim in ``REQUIRED_CLAIMS``,
+    ``exp`` and ``nbf``/``iat`` with ``settings.leeway`` seconds of clock skew (RFC 7519 §4.1.4–4.1.6), ``iss``
+    (§4.1.1) and ``aud`` (§4.1.3).
+
+    Returns:
+        The claims, e.g. ``{"sub": "1", "iat": 1700000000, "exp": 1700000900, "iss": …, "aud": …, "jti": …}``.
+
+    Raises:
+        jwt.InvalidTokenError: or one of its subclasses (``ExpiredSignatureError``, ``InvalidSignatureError``,
+            ``InvalidAudienceError``, ``MissingRequiredClaimError``…), see
+            https://pyjwt.readthedocs.io/en/stable/api.html#exceptions.
+    """
+    return jwt.decode(
+        token,
+        settings.jwt_secret,
+        algorithms=settings.algorithms,
+        audience=settings.audience,
+        issuer=settings.issuer,
+        leeway=settings.leeway,
+        options={"require": REQUIRED_CLAIMS},
+    )
