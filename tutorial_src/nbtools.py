@@ -14,7 +14,6 @@ Running it twice in a row changes nothing except what ``tests/nbval_sanitize.cfg
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import re
 import sys
@@ -118,12 +117,24 @@ def regenerate(paths: list[Path]) -> None:
 
 
 def sanitized_outputs(nb: nbformat.NotebookNode, patterns: list[tuple[str, str]]) -> str:
-    """All outputs of ``nb`` as text, with the sanitize patterns applied (what nbval compares)."""
-    outputs = [copy.deepcopy(cell.get("outputs", [])) for cell in nb.cells]
-    text = json.dumps(outputs, sort_keys=True)
-    for regex, replace in patterns:
-        text = re.sub(regex, replace, text)
-    return text
+    """All outputs of ``nb`` as text, with the sanitize patterns applied (what nbval compares).
+
+    The patterns apply to each output string, as nbval applies them, not to the JSON text: there ``"`` is
+    ``\\"`` and a pattern such as ``class="jwt-signature"`` would never match.
+    """
+
+    def sanitize(value: object) -> object:
+        if isinstance(value, str):
+            for regex, replace in patterns:
+                value = re.sub(regex, replace, value)
+            return value
+        if isinstance(value, list):
+            return [sanitize(item) for item in value]
+        if isinstance(value, dict):
+            return {key: sanitize(item) for key, item in value.items()}
+        return value
+
+    return json.dumps([sanitize(cell.get("outputs", [])) for cell in nb.cells], sort_keys=True)
 
 
 def read_sanitize_patterns(path: Path) -> list[tuple[str, str]]:
