@@ -142,8 +142,12 @@ def _login_answer_cases() -> list[Case]:
     alice = users.create("alice@example.com", "alice password")
     zoe = users.create("zoë@example.com", "zoë's password", is_admin=True)
     return [
-        Case(f"{user.email} with access_token_ttl={s.access_token_ttl}", (user, s), _login_answer_expectation(user, s))
-        for user, s in ((alice, default), (zoe, default), (alice, short), (zoe, short))
+        Case(
+            f"{user.email} with access_token_ttl={settings.access_token_ttl}",
+            (user, settings),
+            _login_answer_expectation(user, settings),
+        )
+        for user, settings in ((alice, default), (zoe, default), (alice, short), (zoe, short))
     ]
 
 
@@ -155,6 +159,5 @@ def login_answer(answer: Callable[[User, Settings], dict[str, Any]]) -> CheckRes
     token that ``decode_access_token(token, settings)`` accepts with ``sub == str(user.id)``. Two users and
     two ``Settings`` (different lifetimes, issuers and audiences) catch hard-coded values.
     """
-    return run_cases(
-        answer, _login_answer_cases(), "a valid Bearer token for the right user, its lifetime and the user's id and email."
-    )
+    summary = "a valid Bearer token for the right user, its lifetime and the user's id and email."
+    return run_cases(answer, _login_answer_cases(), summary)
