@@ -117,9 +117,28 @@ def regenerate(paths: list[Path]) -> None:
         nbformat.write(executed, path)
 
 
+#: Cell tag whose outputs nbval does not compare (timings); ``check_stable`` skips them too.
+IGNORE_OUTPUT_TAG = "nbval-ignore-output"
+#: Output formats nbval does not compare (it skips PNG and JPEG unless run with ``--nbdime``).
+UNCOMPARED_MIME_TYPES = ("image/png", "image/jpeg")
+
+
 def sanitized_outputs(nb: nbformat.NotebookNode, patterns: list[tuple[str, str]]) -> str:
-    """All outputs of ``nb`` as text, with the sanitize patterns applied (what nbval compares)."""
-    outputs = [copy.deepcopy(cell.get("outputs", [])) for cell in nb.cells]
+    """All outputs of ``nb`` as text, with the sanitize patterns applied (what nbval compares).
+
+    Like nbval, it leaves out the outputs of cells tagged ``nbval-ignore-output`` and image data, so a
+    measured timing or the chart drawn from it does not count as a change.
+    """
+    outputs = []
+    for cell in nb.cells:
+        if IGNORE_OUTPUT_TAG in cell.get("metadata", {}).get("tags", []):
+            outputs.append([])
+            continue
+        cell_outputs = copy.deepcopy(cell.get("outputs", []))
+        for output in cell_outputs:
+            for mime_type in UNCOMPARED_MIME_TYPES:
+                output.get("data", {}).pop(mime_type, None)
+        outputs.append(cell_outputs)
     text = json.dumps(outputs, sort_keys=True)
     for regex, replace in patterns:
         text = re.sub(regex, replace, text)
