@@ -34,3 +34,15 @@ def test_sanitize_patterns_apply():
     assert sanitized_outputs(notebook("1", "x", "token-1"), patterns) == sanitized_outputs(
         notebook("1", "x", "token-2"), patterns
     )
+
+
+def test_patterns_match_quoted_html_as_nbval_sees_it():
+    # The sanitize file's HTML rule contains double quotes; it must match the output text itself.
+    patterns = [(r'(class="sig"[^>]*>)[A-Za-z0-9_-]+', r"\1<SIGNATURE>")]
+
+    def html_notebook(signature):
+        cell = new_code_cell("show()")
+        cell.outputs = [new_output("display_data", data={"text/html": f'<span class="sig">{signature}</span>'})]
+        return new_notebook(cells=[cell])
+
+    assert sanitized_outputs(html_notebook("abc"), patterns) == sanitized_outputs(html_notebook("xyz"), patterns)

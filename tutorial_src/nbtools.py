@@ -97,6 +97,8 @@ def execute(path: Path, *, timeout: int = 300) -> nbformat.NotebookNode:
     client = NotebookClient(
         nb,
         timeout=timeout,
+        # One stream output per cell: how a print lands in chunks depends on timing, and would differ per run.
+        coalesce_streams=True,
         kernel_manager_class=CurrentEnvKernelManager,
         resources={"metadata": {"path": str(path.parent)}},
     )
@@ -139,10 +141,21 @@ def sanitized_outputs(nb: nbformat.NotebookNode, patterns: list[tuple[str, str]]
             for mime_type in UNCOMPARED_MIME_TYPES:
                 output.get("data", {}).pop(mime_type, None)
         outputs.append(cell_outputs)
-    text = json.dumps(outputs, sort_keys=True)
-    for regex, replace in patterns:
-        text = re.sub(regex, replace, text)
-    return text
+    return json.dumps(_sanitize(outputs, patterns), sort_keys=True)
+
+
+def _sanitize(value: object, patterns: list[tuple[str, str]]) -> object:
+    # Applied to each string as nbval does, not to the JSON dump, where quotes are escaped and a pattern
+    # such as class="jwt-signature" would no longer match.
+    if isinstance(value, str):
+        for regex, replace in patterns:
+            value = re.sub(regex, replace, value)
+        return value
+    if isinstance(value, list):
+        return [_sanitize(item, patterns) for item in value]
+    if isinstance(value, dict):
+        return {key: _sanitize(item, patterns) for key, item in value.items()}
+    return value
 
 
 def read_sanitize_patterns(path: Path) -> list[tuple[str, str]]:
