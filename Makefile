@@ -18,6 +18,8 @@ $(BIN)/python:
 # Reinstall only when the project's dependencies change (the stamp is newer than pyproject.toml otherwise).
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[notebooks,test]'
+	# Build matplotlib's font cache now: built on first use inside a notebook, it logs to stderr.
+	$(BIN)/python -c "import matplotlib.font_manager"
 	touch $(STAMP)
 
 install: $(STAMP)
