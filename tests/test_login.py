@@ -204,7 +204,7 @@ async def test_non_utf8_bytes_in_json(client):
 async def test_broken_content_encoding(client):
     headers = {**JSON, "Content-Encoding": "gzip"}
     error = await assert_error(await client.post("/login", data=b"not gzip", headers=headers), 400, "invalid_request")
-    assert error["message"] == "the body could not be decoded"
+    assert error["message"] == "the body is not valid JSON"  # was a 500 (RequestPayloadError)
 
 
 # --- 400: the form itself -----------------------------------------------------------------------------------
@@ -243,11 +243,19 @@ async def test_no_content_type_is_unsupported(client):
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
-async def test_unknown_charset_is_unsupported(client, content_type):
-    # Before: LookupError from bytes.decode, a 500.
-    response = await client.post("/login", data=b"{}", headers={"Content-Type": f"{content_type}; charset=no-such"})
+@pytest.mark.parametrize("charset", ["no-such", "base64", "rot13"])
+async def test_unknown_charset_is_unsupported(client, content_type, charset):
+    # Before: LookupError from bytes.decode, a 500. base64 and rot13 are codecs, but no text encodings.
+    headers = {"Content-Type": f"{content_type}; charset={charset}"}
+    response = await client.post("/login", data=b"email=a&password=b", headers=headers)
     error = await assert_error(response, 415, "unsupported_media_type")
-    assert "charset" in error["message"]
+    assert error["message"] == "unknown charset; send UTF-8"
+
+
+async def test_json_in_utf16_with_its_charset(client, settings):
+    body = json.dumps({"email": ALICE[0], "password": ALICE[1]}).encode("utf-16")
+    response = await client.post("/login", data=body, headers={"Content-Type": "application/json; charset=utf-16"})
+    await assert_token(response, settings)
 
 
 # --- 413 ----------------------------------------------------------------------------------------------------

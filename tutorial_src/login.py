@@ -27,35 +27,32 @@ async def read_credentials(request: web.Request) -> tuple[str, str]:
         web.HTTPRequestEntityTooLarge: 413, raised by aiohttp past ``settings.max_body_size`` bytes.
     """
     body: Any
-    try:
-        if request.content_type == "application/json":
-            try:
-                body = await request.json()
-            except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
-                raise json_error(web.HTTPBadRequest, "invalid_request", "the body is not valid JSON") from None
-            if not isinstance(body, dict):
-                raise json_error(
-                    web.HTTPBadRequest,
-                    "invalid_request",
-                    'the JSON body must be an object: {"email": "...", "password": "..."}',
-                )
-        elif request.content_type in FORM_TYPES:
-            try:
-                body = await request.post()
-            except ValueError:
-                raise json_error(web.HTTPBadRequest, "invalid_request", "the form body is malformed") from None
-        else:
+    if request.charset is not None and not _decodes_text(request.charset):
+        raise json_error(web.HTTPUnsupportedMediaType, "unsupported_media_type", "unknown charset; send UTF-8")
+    if request.content_type == "application/json":
+        try:
+            body = await request.json()
+        # UnicodeDecodeError is a ValueError too; RequestPayloadError: e.g. "Content-Encoding: gzip" on a body
+        # that is not gzip.
+        except (ValueError, RecursionError, web.RequestPayloadError):
+            raise json_error(web.HTTPBadRequest, "invalid_request", "the body is not valid JSON") from None
+        if not isinstance(body, dict):
             raise json_error(
-                web.HTTPUnsupportedMediaType,
-                "unsupported_media_type",
-                "send the credentials as application/json or as a form (application/x-www-form-urlencoded)",
+                web.HTTPBadRequest,
+                "invalid_request",
+                'the JSON body must be an object: {"email": "...", "password": "..."}',
             )
-    except LookupError:  # Content-Type: …; charset=<a name no codec has>
+    elif request.content_type in FORM_TYPES:
+        try:
+            body = await request.post()
+        except (ValueError, web.RequestPayloadError):
+            raise json_error(web.HTTPBadRequest, "invalid_request", "the form body is malformed") from None
+    else:
         raise json_error(
-            web.HTTPUnsupportedMediaType, "unsupported_media_type", "unknown charset; send UTF-8"
-        ) from None
-    except web.RequestPayloadError:  # e.g. Content-Encoding: gzip on a body that is not gzip
-        raise json_error(web.HTTPBadRequest, "invalid_request", "the body could not be decoded") from None
+            web.HTTPUnsupportedMediaType,
+            "unsupported_media_type",
+            "send the credentials as application/json or as a form (application/x-www-form-urlencoded)",
+        )
     values = []
     for field in ("email", "password"):
         if field not in body:
@@ -66,6 +63,18 @@ async def read_credentials(request: web.Request) -> tuple[str, str]:
             raise json_error(web.HTTPBadRequest, "invalid_request", f"the field '{field}' must be a string")
         values.append(value)
     return values[0], values[1]
+
+
+def _decodes_text(charset: str) -> bool:
+    # Whether bytes.decode() knows this charset; codecs.lookup() would also accept "base64" or "rot13", which
+    # bytes.decode() refuses with the same LookupError. (b"" would not do: decoding nothing skips the lookup.)
+    try:
+        b"-".decode(charset)
+    except LookupError:
+        return False
+    except UnicodeDecodeError:  # a real text encoding, just not of this one byte (utf-16 needs two)
+        pass
+    return True
 
 
 def _is_encodable(text: str) -> bool:
