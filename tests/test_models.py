@@ -85,7 +85,9 @@ def test_get_by_id(users):
     assert users.get_by_id(99) is None
 
 
-@pytest.mark.parametrize("email", ["alice@example.com", "ALICE@EXAMPLE.COM", "Alice@Example.com", " alice@example.com "])
+@pytest.mark.parametrize(
+    "email", ["alice@example.com", "ALICE@EXAMPLE.COM", "Alice@Example.com", " alice@example.com "]
+)
 def test_get_by_email_is_case_insensitive(users, email):
     assert users.get_by_email(email).id == 1
 

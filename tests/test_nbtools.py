@@ -45,7 +45,8 @@ def new_notebook(title: str, *sources: str) -> nbformat.NotebookNode:
 @pytest.fixture
 def series(tmp_path) -> list[Path]:
     paths = []
-    for name, title in [("01-login", "01 · Login"), ("02-middleware", "02 · Middleware"), ("03-end", "03 · End")]:
+    titles = [("01-login", "01 · Login"), ("02-middleware", "02 · Middleware"), ("03-end", "03 · End")]
+    for name, title in titles:
         path = tmp_path / f"{name}.ipynb"
         nbformat.write(new_notebook(title, "1 + 1"), path)
         paths.append(path)
@@ -192,7 +193,8 @@ def test_sanitized_outputs_ignore_what_is_random_by_design(first, second):
 
 def test_sanitized_outputs_still_see_everything_else():
     patterns = read_sanitize_patterns(SANITIZE)
-    assert sanitized_outputs(with_output("status 200"), patterns) != sanitized_outputs(with_output("status 401"), patterns)
+    ok, refused = with_output("status 200"), with_output("status 401")
+    assert sanitized_outputs(ok, patterns) != sanitized_outputs(refused, patterns)
 
 
 # --- regenerate and check-stable, without a kernel ----------------------------------------------------------

@@ -82,7 +82,9 @@ def test_minimum_versions_agree():
         pip_min = re.findall(r">=([\w.]+)", pip[name])
         conda_min = re.findall(r">=([\w.]+)", conda[name])
         if pip_min and conda_min:
-            assert pip_min == conda_min, f"{name}: pyproject.toml says >={pip_min[0]}, environment.yml >={conda_min[0]}"
+            assert pip_min == conda_min, (
+                f"{name}: pyproject.toml says >={pip_min[0]}, environment.yml >={conda_min[0]}"
+            )
 
 
 def test_the_comparison_sees_the_crypto_extra():

@@ -84,7 +84,8 @@ def test_json_error_is_the_http_exception_with_a_json_body():
 
 def test_json_error_carries_headers():
     challenge = bearer_challenge("r", "invalid_token", "expired")
-    error = json_error(web.HTTPUnauthorized, "invalid_token", "expired", headers={hdrs.WWW_AUTHENTICATE: challenge})
+    headers = {hdrs.WWW_AUTHENTICATE: challenge}
+    error = json_error(web.HTTPUnauthorized, "invalid_token", "expired", headers=headers)
     assert error.status == 401
     assert error.headers[hdrs.WWW_AUTHENTICATE] == challenge
     assert error.content_type == "application/json"

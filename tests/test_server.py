@@ -223,7 +223,8 @@ def test_start_that_times_out_leaves_no_thread_behind():
 
 def test_real_http_with_requests(app):
     server = start_server(app)
-    response = requests.post(server.url + "/login", json={"email": ALICE[0], "password": ALICE[1]}, timeout=TIMEOUT)
+    credentials = {"email": ALICE[0], "password": ALICE[1]}
+    response = requests.post(server.url + "/login", json=credentials, timeout=TIMEOUT)
     assert response.status_code == 200
     token = response.json()["token"]
     me = requests.get(server.url + "/get-user", headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)

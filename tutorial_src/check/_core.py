@@ -93,7 +93,8 @@ def run_cases(answer: Any, cases: Iterable[Case], summary: str) -> CheckResult:
         try:
             hint = case.expect(value, error)
         except Exception as exc:  # e.g. the answer returned a type the expectation cannot compare
-            hint = f"the answer returned {safe_repr(value)}, which could not be checked ({describe_exception(exc)})"
+            problem = describe_exception(exc)
+            hint = f"the answer returned {safe_repr(value)}, which could not be checked ({problem})"
         if hint is not None:
             return not_yet(f"{case.description}: {hint}")
     return passed(summary)
