@@ -159,11 +159,17 @@ def _sanitize(value: object, patterns: list[tuple[str, str]]) -> object:
 
 
 def read_sanitize_patterns(path: Path) -> list[tuple[str, str]]:
-    """The ``regex``/``replace`` pairs of an nbval sanitize file (an INI file, one section per pattern)."""
+    """The ``regex``/``replace`` pairs of an nbval sanitize file (an INI file, one section per pattern).
+
+    Raises:
+        FileNotFoundError: there is no file at ``path``.
+    """
     import configparser
 
     parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path)
+    # read_file, not read: a wrong path must fail loudly instead of giving no patterns at all.
+    with open(path, encoding="utf-8") as file:
+        parser.read_file(file)
     return [(parser[s]["regex"], parser[s].get("replace", "")) for s in parser.sections()]
 
 
