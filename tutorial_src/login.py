@@ -19,22 +19,19 @@ async def read_credentials(request: web.Request) -> tuple[str, str]:
     """The ``(email, password)`` pair from a JSON object or a form body.
 
     Raises:
-        web.HTTPUnsupportedMediaType: 415, the body is neither ``application/json`` nor a form, or its
-            ``charset`` names no known encoding.
+        web.HTTPUnsupportedMediaType: 415, the body is neither ``application/json`` nor a form.
         web.HTTPBadRequest: 400 ``invalid_request``, the JSON is empty, invalid or not an object, the body cannot
-            be decoded (bytes that are not UTF-8, a broken ``Content-Encoding``), or a field is missing or not a
-            string (the message names the field).
+            be decoded (bytes that are not text in its charset, an unknown charset, a broken
+            ``Content-Encoding``), or a field is missing or not a string (the message names the field).
         web.HTTPRequestEntityTooLarge: 413, raised by aiohttp past ``settings.max_body_size`` bytes.
     """
     body: Any
-    if request.charset is not None and not _decodes_text(request.charset):
-        raise json_error(web.HTTPUnsupportedMediaType, "unsupported_media_type", "unknown charset; send UTF-8")
     if request.content_type == "application/json":
         try:
             body = await request.json()
-        # UnicodeDecodeError is a ValueError too; RequestPayloadError: e.g. "Content-Encoding: gzip" on a body
-        # that is not gzip.
-        except (ValueError, RecursionError, web.RequestPayloadError):
+        # ValueError: not JSON, or bytes that are not text in the charset (UnicodeDecodeError); LookupError: an
+        # unknown charset=…; RequestPayloadError: a body its Content-Encoding (e.g. gzip) cannot decode.
+        except (ValueError, LookupError, RecursionError, web.RequestPayloadError):
             raise json_error(web.HTTPBadRequest, "invalid_request", "the body is not valid JSON") from None
         if not isinstance(body, dict):
             raise json_error(
@@ -45,7 +42,7 @@ async def read_credentials(request: web.Request) -> tuple[str, str]:
     elif request.content_type in FORM_TYPES:
         try:
             body = await request.post()
-        except (ValueError, web.RequestPayloadError):
+        except (ValueError, LookupError, web.RequestPayloadError):
             raise json_error(web.HTTPBadRequest, "invalid_request", "the form body is malformed") from None
     else:
         raise json_error(
@@ -58,31 +55,10 @@ async def read_credentials(request: web.Request) -> tuple[str, str]:
         if field not in body:
             raise json_error(web.HTTPBadRequest, "invalid_request", f"the field '{field}' is missing")
         value = body[field]
-        # JSON can spell a lone surrogate ("\ud800"), which is a str but no text: argon2 could not encode it.
-        if not isinstance(value, str) or not _is_encodable(value):
+        if not isinstance(value, str):
             raise json_error(web.HTTPBadRequest, "invalid_request", f"the field '{field}' must be a string")
         values.append(value)
     return values[0], values[1]
-
-
-def _decodes_text(charset: str) -> bool:
-    # Whether bytes.decode() knows this charset; codecs.lookup() would also accept "base64" or "rot13", which
-    # bytes.decode() refuses with the same LookupError. (b"" would not do: decoding nothing skips the lookup.)
-    try:
-        b"-".decode(charset)
-    except LookupError:
-        return False
-    except UnicodeDecodeError:  # a real text encoding, just not of this one byte (utf-16 needs two)
-        pass
-    return True
-
-
-def _is_encodable(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 async def login(request: web.Request) -> web.Response:
