@@ -7,8 +7,11 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 SANITIZE := tests/nbval_sanitize.cfg
 LAB_ARGS ?=
 PYTEST_ARGS ?=
+# Where `make student` writes the learners' edition, and the docs whose timings table `make nav` rewrites.
+STUDENT_DIR ?= build/student
+TIMING_DOCS ?= docs/instructor-guide.md
 
-.PHONY: install lab test notebooks notebooks-check nav clean
+.PHONY: install lab test notebooks notebooks-check nav student clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,13 +33,20 @@ test: install
 # Re-execute every notebook in place, write the navigation links and clean volatile metadata.
 notebooks: install
 	$(BIN)/python -m tutorial_src.nbtools execute $(NOTEBOOKS)
+	$(BIN)/python -m tutorial_src.lesson timings $(addprefix --write ,$(TIMING_DOCS)) $(NOTEBOOKS)
 
 # Proof that `make notebooks` is stable: regenerate twice, compare modulo the sanitize rules.
 notebooks-check: install
 	$(BIN)/python -m tutorial_src.nbtools check-stable --sanitize $(SANITIZE) $(NOTEBOOKS)
 
+# Navigation cells, then the timings tables of $(TIMING_DOCS), from the notebooks' minutes.
 nav: install
 	$(BIN)/python -m tutorial_src.nbtools nav $(NOTEBOOKS)
+	$(BIN)/python -m tutorial_src.lesson timings $(addprefix --write ,$(TIMING_DOCS)) $(NOTEBOOKS)
+
+# The learners' edition: solutions replaced by hint stubs, exercise and checker outputs cleared.
+student: install
+	$(BIN)/python -m tutorial_src.student --out $(STUDENT_DIR) $(NOTEBOOKS)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis *.egg-info

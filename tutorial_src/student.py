@@ -233,7 +233,7 @@ def build(paths: list[Path], out: Path) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tutorial_src.student", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("build/student"), help="folder to write (created)")
-    parser.add_argument("paths", nargs="+", type=Path, help="the notebooks (notebooks/NN-*.ipynb)")
+    parser.add_argument("paths", nargs="*", type=Path, help="the notebooks (notebooks/NN-*.ipynb)")
     args = parser.parse_args(argv)
     try:
         written = build(args.paths, args.out)
