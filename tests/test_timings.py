@@ -18,7 +18,7 @@ from tutorial_src.lesson import (
 )
 
 GUIDE = ROOT / "docs" / "instructor-guide.md"
-# The README joins in once the lead puts the markers in it (then add it to TIMING_DOCS in the Makefile).
+# The README joins in as soon as it has the markers (the Makefile then rewrites it too).
 TIMING_DOCS = [GUIDE] + [p for p in [ROOT / "README.md"] if p.exists() and TIMINGS_START in p.read_text()]
 
 
