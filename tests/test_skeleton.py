@@ -97,7 +97,8 @@ BREAKAGES = {
     "key point missing": (_replace(9, "\n- Shouting is `str.upper()` and a `!`.", ""), "1 key point(s)"),
     "one exercise": (_retag(7), "1 exercise cell(s)"),
     "untagged solution": (_retag(7), "not tagged 'exercise'"),
-    "no region": (_replace(4, "    ### BEGIN SOLUTION\n", ""), "without"),
+    "unmatched region": (_replace(4, "    ### BEGIN SOLUTION\n", ""), "without"),
+    "no region": (_replace(4, "    ### BEGIN SOLUTION\n    return number + 1\n    ### END SOLUTION", "    return 2"), "no '### BEGIN"),
     "top-level region": (
         _replace(4, "def my_add_one(number):", "# Hint: x\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n\ndef my_add_one(number):"),
         "not inside a function body",

@@ -141,7 +141,7 @@ def stub_markdown(source: str) -> str:
     return "\n".join(out)
 
 
-def _parseable(source: str) -> str:
+def without_magics(source: str) -> str:
     """``source`` with IPython magics (``%…``, ``!…``) blanked out, so ``ast`` can parse it."""
     lines = source.splitlines()
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in lines)
@@ -163,7 +163,7 @@ def solution_problems(source: str) -> list[str]:
         if hint_for(lines, begin) is None:
             problems.append(f"line {begin + 1}: no '# Hint:' line above {BEGIN_SOLUTION}")
     try:
-        tree = ast.parse(_parseable(stub_code(source)))
+        tree = ast.parse(without_magics(stub_code(source)))
     except SyntaxError as error:
         return [*problems, f"the student edition of this cell is not valid Python: {error}"]
     functions = [
