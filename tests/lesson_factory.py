@@ -31,8 +31,9 @@ SETUP = """from types import SimpleNamespace
 
 from tutorial_src.check._core import Case, raises, returns, run_cases
 
+ADD_ONE = [Case("1", (1,), returns(2)), Case("'a'", ("a",), raises(TypeError))]
 check = SimpleNamespace(
-    add_one=lambda answer: run_cases(answer, [Case("1", (1,), returns(2)), Case("'a'", ("a",), raises(TypeError))], "adds one"),
+    add_one=lambda answer: run_cases(answer, ADD_ONE, "adds one"),
     shout=lambda answer: run_cases(answer, [Case("'hi'", ("hi",), returns("HI!"))], "shouts"),
 )"""
 
@@ -74,7 +75,7 @@ def lesson_cells(number: str = "01", teaching: int = 10, exercises: int = 5) -> 
         _code("print(1 + 1)", output="2"),
         _code(EXERCISE_1, "exercise"),
         _code("check.add_one(my_add_one)", "checker", output=f"{PASSED_PREFIX} adds one"),
-        md("## 2. Shouting\n\nMore teaching.\n\nYour answer:\n\n### BEGIN SOLUTION\nShouting is loud.\n### END SOLUTION"),
+        md("## 2. Shouting\n\nWhy shout?\n\n### BEGIN SOLUTION\nShouting is loud.\n### END SOLUTION"),
         _code(EXERCISE_2, "exercise"),
         _code("check.shout(my_shout)", "checker", output=f"{PASSED_PREFIX} shouts"),
         md(KEY_POINTS),

@@ -98,9 +98,12 @@ BREAKAGES = {
     "one exercise": (_retag(7), "1 exercise cell(s)"),
     "untagged solution": (_retag(7), "not tagged 'exercise'"),
     "unmatched region": (_replace(4, "    ### BEGIN SOLUTION\n", ""), "without"),
-    "no region": (_replace(4, "    ### BEGIN SOLUTION\n    return number + 1\n    ### END SOLUTION", "    return 2"), "no '### BEGIN"),
+    "no region": (
+        _replace(4, "    ### BEGIN SOLUTION\n    return number + 1\n    ### END SOLUTION", "    return 2"),
+        "no '### BEGIN",
+    ),
     "top-level region": (
-        _replace(4, "def my_add_one(number):", "# Hint: x\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n\ndef my_add_one(number):"),
+        _replace(4, "def my_add_one", "# Hint: x\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION\n\ndef my_add_one"),
         "not inside a function body",
     ),
     "no hint": (_replace(4, "# Hint: use the + operator.", "# use +"), "no '# Hint:' line"),
@@ -158,7 +161,8 @@ def test_the_cli_prints_problems_and_fails(tmp_path, synthetic_checkers, capsys)
 def test_read_lesson(tmp_path):
     [path] = write_series(tmp_path, {"04": lesson_cells("04", teaching=25, exercises=20)})
     found = read_lesson(path)
-    assert (found.number, found.title, found.subtitle) == ("04", "Synthetic lesson 04", "A lesson made up for the tests.")
+    assert (found.number, found.title) == ("04", "Synthetic lesson 04")
+    assert found.subtitle == "A lesson made up for the tests."
     assert (found.teaching, found.exercises, found.minutes) == (25, 20, 45)
     assert found.objectives == ("Add one to a number.", "Shout a word, in capitals.")
     assert len(found.key_points) == 2
