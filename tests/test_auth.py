@@ -387,3 +387,26 @@ def test_bearer_error_carries_the_challenge(settings):
     assert error.status == 401
     assert error.headers["WWW-Authenticate"] == f'{REALM}, error="invalid_token", error_description="say hi"'
     assert json.loads(error.text) == {"error": "invalid_token", "message": 'say "hi"'}
+
+
+def test_notebook_02_shows_the_shipped_constants():
+    # test_drift.py compares functions and classes; the two constants parse_bearer uses are compared here.
+    import ast
+    from pathlib import Path
+
+    from notebook_helpers import NOTEBOOK_DIR, code_cells, python_source, read
+    import tutorial_src.auth as auth_module
+
+    def assignments(source: str) -> dict[str, str]:
+        return {
+            node.targets[0].id: ast.dump(node.value)
+            for node in ast.parse(source).body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+        }
+
+    shipped = assignments(Path(auth_module.__file__).read_text())
+    shown: dict[str, str] = {}
+    for cell in code_cells(read(NOTEBOOK_DIR / "02-middleware.ipynb")):
+        shown.update(assignments(python_source(cell)))
+    for name in ("BEARER_CREDENTIALS", "RIGHT_FORM"):
+        assert shown[name] == shipped[name], f"02-middleware.ipynb shows a different {name}"

@@ -107,7 +107,7 @@ def text_body(handler):
 
 
 def test_admin_required_accepts_the_shipped_decorator():
-    assert check.admin_required(admin_required)
+    assert check.admin_required_decorator(admin_required)
 
 
 @pytest.mark.parametrize(
@@ -127,14 +127,14 @@ def test_admin_required_accepts_the_shipped_decorator():
     ],
 )
 def test_admin_required_reports_wrong_answers(answer, hint):
-    result = check.admin_required(answer)
+    result = check.admin_required_decorator(answer)
     assert not result
     assert repr(result).startswith(NOT_YET_PREFIX)
     assert hint in repr(result), repr(result)
 
 
 def test_owner_or_admin_required_accepts_the_reference():
-    assert check.owner_or_admin_required(reference_owner_or_admin_required)
+    assert check.owner_or_admin_decorator(reference_owner_or_admin_required)
 
 
 @pytest.mark.parametrize(
@@ -146,7 +146,7 @@ def test_owner_or_admin_required_accepts_the_reference():
     ],
 )
 def test_owner_or_admin_required_reports_wrong_answers(answer, hint):
-    result = check.owner_or_admin_required(answer)
+    result = check.owner_or_admin_decorator(answer)
     assert not result
     assert hint in repr(result)
 

@@ -3,6 +3,9 @@
 Each checker builds a tiny app - the error and auth middlewares, a plain handler and a ``web.View`` both
 guarded by the learner's decorator - serves it with ``BackgroundServer`` (its own thread and event loop, so
 it works inside a Jupyter kernel whose loop is already running) and sends real requests with ``requests``.
+
+The checkers are not named ``admin_required`` and so on: ``tests/test_drift.py`` would take them for the
+decorators of ``decorators.py``.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from ..settings import fast_test_settings
 from ..tokens import create_access_token
 from ._core import Case, CheckResult, describe_exception, not_yet, run_cases, returns
 
-__all__ = ["admin_required", "owner_or_admin_required"]
+__all__ = ["admin_required_decorator", "owner_or_admin_decorator"]
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
 # Who calls: None is anonymous; otherwise the email of a user of the probe app.
@@ -154,7 +157,7 @@ def outcome(status: int, error: str | None, challenge: str | None) -> str:
 ANONYMOUS_401 = (401, "authentication_required", "bare")
 
 
-def admin_required(answer: Decorator) -> CheckResult:
+def admin_required_decorator(answer: Decorator) -> CheckResult:
     """Check ``my_admin_required``: anonymous → 401 (bare challenge), a user → 403 ``insufficient_scope``
     (challenge with that error), an admin → 200; on plain handlers and ``web.View`` methods.
 
@@ -168,7 +171,7 @@ def admin_required(answer: Decorator) -> CheckResult:
     return _probe(answer, "/{route}", cases, "401 for strangers, 403 for users, 200 for admins.")
 
 
-def owner_or_admin_required(answer: Decorator) -> CheckResult:
+def owner_or_admin_decorator(answer: Decorator) -> CheckResult:
     """Check ``my_owner_or_admin_required`` on ``/{route}/users/{user_id}``: anonymous → 401, the user whose
     id is in the path or an admin → 200, anyone else → 403 ``insufficient_scope``.
 
