@@ -4,7 +4,7 @@ It never decides whether a handler needs a user; the decorators in ``decorators.
 "who is this?" - ``None`` without credentials, a ``User`` with a valid access token - and refuses broken
 credentials outright, as RFC 6750 §3.1 describes:
 
-- a malformed ``Authorization`` header: 400 ``invalid_request``;
+- a malformed ``Authorization`` header, two of them, or a token in the URL: 400 ``invalid_request``;
 - a token that fails any check (signature, algorithm, expiry, issuer, audience, claims, user): 401
   ``invalid_token``.
 """
