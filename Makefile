@@ -8,7 +8,7 @@ SANITIZE := tests/nbval_sanitize.cfg
 LAB_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: install lab test notebooks notebooks-check nav clean
+.PHONY: install lab test notebooks notebooks-check nav clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,3 +40,9 @@ nav: install
 
 clean:
 	rm -rf build .pytest_cache .hypothesis *.egg-info
+
+# What authentication costs: public vs protected route throughput and per-operation costs (benchmarks/).
+# Options: make bench BENCH_ARGS="--rounds 7 --duration 3 --no-cache"
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python benchmarks/auth_cost.py $(BENCH_ARGS)
