@@ -207,7 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio protected/public (requests per second, median of rounds): {statistics.median(ratios):.2f}"
           f"{'  (token cache OFF)' if args.no_cache else ''}")
     if median_pub.cpu_us and median_pro.cpu_us:
-        print(f"ratio public/protected server CPU per request (medians): {median_pub.cpu_us / median_pro.cpu_us:.2f}")
+        print(f"ratio protected/public (requests per server CPU-second, medians): "
+              f"{median_pub.cpu_us / median_pro.cpu_us:.2f}")
 
     print("per-operation costs (this process, timeit, best of 5):")
     for name, seconds in per_operation_costs(secret):

@@ -358,3 +358,10 @@ def test_a_refused_token_is_never_cached_as_good(settings, users):
         if pyjwt_verdict(token, settings, users)[0] == "refused":
             fast_verdict(token, settings, users)
     assert len(VERIFIED_TOKENS) == 0
+
+
+def test_a_token_too_long_is_refused_before_the_cache(settings, users, decodes):
+    token = "a" * (settings.max_token_length + 1)
+    with pytest.raises(InvalidToken, match="longer than"):
+        authenticate_token(token, settings, users)
+    assert decodes == [] and len(VERIFIED_TOKENS) == 0
