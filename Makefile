@@ -11,10 +11,9 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 # Where `make student` writes the learners' edition, and the docs whose timings table `make nav` rewrites.
 STUDENT_DIR ?= build/student
-# (README.md joins as soon as it has the timings markers.)
-TIMING_DOCS ?= docs/instructor-guide.md $(shell grep -l 'timings:start' README.md 2>/dev/null)
+TIMING_DOCS ?= docs/instructor-guide.md README.md
 
-.PHONY: install lab test notebooks notebooks-check nav student clean
+.PHONY: install lab test notebooks notebooks-check nav student clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,3 +54,9 @@ student: install
 
 clean:
 	rm -rf build .pytest_cache .hypothesis *.egg-info
+
+# What authentication costs: public vs protected route throughput and per-operation costs (benchmarks/).
+# Options: make bench BENCH_ARGS="--rounds 7 --duration 3 --no-cache"
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python benchmarks/auth_cost.py $(BENCH_ARGS)
