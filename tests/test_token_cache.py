@@ -153,8 +153,10 @@ def test_the_default_clock_is_the_system_clock():
     ids=["secret", "algorithm", "issuer", "audience", "leeway"],
 )
 def test_the_key_changes_with_every_setting_of_the_verdict(settings, change):
-    other = Settings(**{**settings.__dict__, **change})
-    assert cache_key("t", settings) != cache_key("t", other)
+    # A 64-byte secret, long enough for HS512 (Settings refuses shorter ones), so only `change` differs.
+    base = Settings(**{**settings.__dict__, "jwt_secret": "s" * 64})
+    other = Settings(**{**base.__dict__, **change})
+    assert cache_key("t", base) != cache_key("t", other)
 
 
 def test_the_key_is_the_exact_token(settings):
@@ -235,7 +237,8 @@ def test_a_verdict_under_other_settings_is_not_reused(settings, users):
         ({"jwt_secret": "another-secret-that-is-at-least-32-bytes"}, "signature does not match"),
         ({"issuer": "someone-else"}, "another issuer"),
         ({"audience": "another-api"}, "another audience"),
-        ({"jwt_algorithm": "HS512"}, "algorithm is not allowed"),
+        # The secret grows too, since HS512 needs 64 bytes; the algorithm check comes first.
+        ({"jwt_algorithm": "HS512", "jwt_secret": "s" * 64}, "algorithm is not allowed"),
     ]:
         other = Settings(**{**settings.__dict__, **change})
         with pytest.raises(InvalidToken, match=message):
