@@ -38,6 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_GLOB = "[0-9][0-9]-*.ipynb"
 MARKER_VARIABLE = "TUTORIAL_BROWSER_TEST_RUN"
+LAB_START_TIMEOUT = 180.0  # seconds; JupyterLab starts in 5-20 s on a loaded 2-core machine
 INSTALL_HINT = "chromium not found: install Debian's browser with `apt-get install chromium` (as root), then rerun"
 
 # Chromium flags that let headless Chromium start on this kind of machine: no sandbox (root in a container),
@@ -221,12 +222,19 @@ def marked_processes(marker: str, *, exclude: set[int]) -> list[int]:
             continue
         try:
             environ = (entry / "environ").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:  # gone meanwhile, or not ours to read
             continue
-        if state != "Z" and needle in environ.split(b"\0"):
+        if needle in environ.split(b"\0") and alive(int(entry.name)):
             found.append(int(entry.name))
     return sorted(found)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs: it exists and is no zombie (a zombie has ended, its parent has not reaped it yet)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def end_processes(pids: list[int], *, grace: float = 5.0) -> None:
@@ -238,7 +246,7 @@ def end_processes(pids: list[int], *, grace: float = 5.0) -> None:
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in pids):
+        while time.monotonic() < deadline and any(alive(pid) for pid in pids):
             time.sleep(0.1)
 
 
@@ -281,12 +289,13 @@ class Lab:
             is_root=os.geteuid() == 0,
         )
         self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 (closed in __exit__)
-        self.process = subprocess.Popen(
-            command, env=environ, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=self.root_dir,
-        )  # fmt: skip
         try:
-            self._wait_ready(timeout=180)
+            # A session of its own: a Ctrl-C in the terminal reaches this script, which shuts the server down.
+            self.process = subprocess.Popen(
+                command, env=environ, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+            self._wait_ready(timeout=LAB_START_TIMEOUT)
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -314,6 +323,7 @@ class Lab:
 
     def __exit__(self, *exc_info) -> None:
         if self.process is None:
+            self._log.close()
             return
         if self.process.poll() is None:
             try:  # the clean way: the server stops its kernels, then itself
@@ -541,7 +551,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     # make, CI or a terminal may stop the run with SIGTERM: exit through the `finally` blocks that shut
     # JupyterLab and chromium down instead of dying on the spot.
-    signal.signal(signal.SIGTERM, _exit_on_signal)
+    previous_handler = signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         chromium = find_chromium()
         notebooks = collect_notebooks(args.notebooks)
@@ -549,6 +559,8 @@ def main(argv: list[str] | None = None) -> int:
     except SetupError as error:
         print(f"test-browser: {error}", file=sys.stderr)
         return 2
+    finally:
+        signal.signal(signal.SIGTERM, previous_handler)
 
 
 if __name__ == "__main__":
