@@ -319,7 +319,9 @@ def test_marked_processes_are_found_and_ended():
 
 
 def test_end_processes_kills_what_ignores_sigterm():
-    ignores_sigterm = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); time.sleep(60)"
+    ignores_sigterm = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print(flush=True); time.sleep(60)"
+    )
     sleeper = subprocess.Popen([sys.executable, "-c", ignores_sigterm], stdout=subprocess.PIPE)
     sleeper.stdout.readline()  # the handler is in place
     rn.end_processes([sleeper.pid], grace=0.5)

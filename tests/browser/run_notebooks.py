@@ -430,6 +430,7 @@ def run_notebook(page, lab: Lab, name: str, cells: list[dict], screenshot: Path,
     # (a cell shows [*] or a number) so an idle kernel before the run is not taken for the end.
     started = False
     settled = 0
+    failures = []
     while settled < 2:
         if time.monotonic() > deadline:
             return [f"Run All did not finish within {timeout:.0f} s"]
@@ -437,7 +438,11 @@ def run_notebook(page, lab: Lab, name: str, cells: list[dict], screenshot: Path,
         prompts = page.evaluate(PROMPTS_JS)
         running = any("*" in prompt for prompt in prompts)
         started = started or running or any(re.fullmatch(r"\[\d+\]:", prompt) for prompt in prompts)
-        idle = lab.kernel_states().get(name) == "idle"
+        state = lab.kernel_states().get(name)
+        if state in (None, "dead", "restarting", "autorestarting"):
+            failures = [f"the kernel died during Run All (state {state})"]
+            break
+        idle = state == "idle"
         settled = settled + 1 if started and idle and not running else 0
 
     # Mermaid renders asynchronously: give the diagrams time to appear as SVG.
@@ -455,13 +460,17 @@ def run_notebook(page, lab: Lab, name: str, cells: list[dict], screenshot: Path,
         pass
 
     page_cells = [CellReport(**cell) for cell in page.evaluate(COLLECT_JS)]
-    failures = check_notebook(cells, page_cells)
+    failures += check_notebook(cells, page_cells)
+    dialog = page.locator(".jp-Dialog")
+    if dialog.count():  # e.g. "Kernel Restarting": the learner would see it over the notebook
+        failures.append("a dialog is open: " + " ".join(dialog.first.inner_text().split())[:300])
+        page.keyboard.press("Escape")
 
     # Screenshot: fold the file browser away, make the page as tall as the notebook and scroll to its top, so
     # that the whole notebook is on one picture.
     current_tab = page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab.lm-mod-current")
     if current_tab.count():
-        current_tab.first.click()
+        current_tab.first.click(timeout=10_000)
     page.wait_for_timeout(300)
     page.set_viewport_size({"width": 1280, "height": min(int(page.evaluate(FULL_HEIGHT_JS)) + 40, 30_000)})
     page.evaluate(SCROLL_TOP_JS)
