@@ -252,7 +252,7 @@ def test_an_error_names_the_cell_and_the_exception():
     page = [shown(0), shown(1, prompt="[2]:", errors=["Traceback\nValueError: broken"]), shown(2, prompt="[ ]:")]
     assert rn.check_notebook(cells, page) == [
         "cell 2: ValueError: broken",
-        "cell 3: not executed (prompt '[ ]:')",
+        "not executed: 1 code cell(s), cells 3 [ ]:",
     ]
 
 
@@ -262,7 +262,17 @@ def test_an_error_in_a_cell_tagged_raises_exception_passes():
 
 
 def test_a_cell_left_running_fails():
-    assert rn.check_notebook([code("x = 1")], [shown(0, prompt="[*]:")]) == ["cell 1: not executed (prompt '[*]:')"]
+    failures = rn.check_notebook([code("x = 1")], [shown(0, prompt="[*]:")])
+    assert failures == ["not executed: 1 code cell(s), cells 1 [*]:"]
+
+
+def test_cells_left_by_run_all_make_one_line():
+    cells = [code("raise ValueError('broken')")] + [code(f"x = {n}") for n in range(7)]
+    page = [shown(0, errors=["ValueError: broken"])] + [shown(n, prompt="[ ]:") for n in range(1, 8)]
+    assert rn.check_notebook(cells, page) == [
+        "cell 1: ValueError: broken",
+        "not executed: 7 code cell(s), cells 2 [ ]:, 3 [ ]:, 4 [ ]:, 5 [ ]:, 6 [ ]: and 2 more",
+    ]
 
 
 def test_a_mermaid_block_that_is_no_svg_fails():

@@ -187,6 +187,7 @@ def check_notebook(cells: list[dict], page_cells: list[CellReport]) -> list[str]
     if len(cells) != len(page_cells):
         return [f"the page shows {len(page_cells)} cells, the notebook has {len(cells)}"]
     failures = []
+    not_run: list[tuple[int, str]] = []  # (cell number, prompt) of code cells without an execution count
     for number, (cell, shown) in enumerate(zip(cells, page_cells), start=1):
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else source
@@ -195,7 +196,7 @@ def check_notebook(cells: list[dict], page_cells: list[CellReport]) -> list[str]
         if cell["cell_type"] == "code":
             expects_error = "raises-exception" in tags
             if source.strip() and not re.fullmatch(r"\[\d+\]:", shown.prompt):
-                failures.append(f"{where}: not executed (prompt {shown.prompt or 'empty'!r})")
+                not_run.append((number, shown.prompt))
             if shown.errors and not expects_error:
                 failures += [f"{where}: {last_line(error)}" for error in shown.errors]
             calls = any(SHOW_TOKEN_CALL.search(line.split("#")[0]) for line in source.splitlines())
@@ -210,6 +211,10 @@ def check_notebook(cells: list[dict], page_cells: list[CellReport]) -> list[str]
                 )
         for view in shown.tokens:
             failures += [f"{where}: token display: {problem}" for problem in token_view_problems(view)]
+    if not_run:  # after an error Run All stops: one line for all the cells it left, not one per cell
+        listed = ", ".join(f"{number} {prompt}".strip() for number, prompt in not_run[:5])
+        more = f" and {len(not_run) - 5} more" if len(not_run) > 5 else ""
+        failures.append(f"not executed: {len(not_run)} code cell(s), cells {listed}{more}")
     return failures
 
 
@@ -315,7 +320,8 @@ class Lab:
 
     def kernel_states(self) -> dict[str, str]:
         """``{notebook path: kernel execution_state}`` for the running sessions."""
-        return {s["path"]: s["kernel"]["execution_state"] for s in self.api("GET", "/api/sessions") if s.get("kernel")}
+        sessions = self.api("GET", "/api/sessions")
+        return {s["path"]: s["kernel"]["execution_state"] for s in sessions if s.get("kernel")}
 
     def shut_down_sessions(self) -> None:
         for session in self.api("GET", "/api/sessions"):
@@ -359,7 +365,10 @@ COLLECT_JS = """
     };
     // JupyterLab 4 renders a diagram as <img src="data:image/svg+xml,..."> inside .jp-RenderedMermaid.
     const svgOf = (m) => m.querySelector('svg, img[src^="data:image/svg+xml"]');
-    const drawn = (m) => { const s = svgOf(m); return s && visible(s) && (s.tagName !== 'IMG' || s.naturalWidth > 0); };
+    const drawn = (m) => {
+      const s = svgOf(m);
+      return s && visible(s) && (s.tagName !== 'IMG' || s.naturalWidth > 0);  // an <img> that has loaded
+    };
     const mermaid = Array.from(cell.querySelectorAll('.jp-RenderedMermaid'));
     return {
       index,
