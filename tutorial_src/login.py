@@ -20,15 +20,16 @@ async def read_credentials(request: web.Request) -> tuple[str, str]:
 
     Raises:
         web.HTTPUnsupportedMediaType: 415, the body is neither ``application/json`` nor a form.
-        web.HTTPBadRequest: 400 ``invalid_request``, the JSON is empty, invalid or not an object, or a field
-            is missing or not a string (the message names the field).
+        web.HTTPBadRequest: 400 ``invalid_request``, the JSON is empty, invalid, in an unknown charset or not
+            an object, the form is malformed, or a field is missing or not a string (the message names it).
         web.HTTPRequestEntityTooLarge: 413, raised by aiohttp past ``settings.max_body_size`` bytes.
     """
     body: Any
     if request.content_type == "application/json":
         try:
             body = await request.json()
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
+        # UnicodeDecodeError is a ValueError too; LookupError: a charset Python does not know ("charset=xyz").
+        except (ValueError, RecursionError, LookupError):
             raise json_error(web.HTTPBadRequest, "invalid_request", "the body is not valid JSON") from None
         if not isinstance(body, dict):
             raise json_error(
@@ -39,7 +40,7 @@ async def read_credentials(request: web.Request) -> tuple[str, str]:
     elif request.content_type in FORM_TYPES:
         try:
             body = await request.post()
-        except ValueError:
+        except (ValueError, LookupError):
             raise json_error(web.HTTPBadRequest, "invalid_request", "the form body is malformed") from None
     else:
         raise json_error(
