@@ -70,6 +70,10 @@ def test_forge_none_token_never_raises(monkeypatch):
     assert not result and "could not finish" in repr(result) and "RuntimeError" in repr(result)
 
 
+def not_implemented_defences():
+    raise NotImplementedError("Hint: …")
+
+
 REFERENCE_DEFENCES = {
     "unverified_signature": "D",
     "alg_none": "F",
@@ -87,6 +91,7 @@ def test_name_the_defence_accepts_the_reference_in_any_case():
     assert check.name_the_defence(REFERENCE_DEFENCES)
     assert check.name_the_defence({k: f" {v.lower()} " for k, v in REFERENCE_DEFENCES.items()})
     assert set(REFERENCE_DEFENCES.values()) == set(check.DEFENCE_CHOICES)
+    assert check.name_the_defence(lambda: REFERENCE_DEFENCES)
 
 
 @pytest.mark.parametrize(
@@ -97,6 +102,9 @@ def test_name_the_defence_accepts_the_reference_in_any_case():
         ({**REFERENCE_DEFENCES, "jku": ""}, "no letter for 'jku'"),
         ({**REFERENCE_DEFENCES, "alg_none": "H"}, "'alg_none': 'H' is not its defence"),
         ({**REFERENCE_DEFENCES, "replay": 1}, "'replay': 1 is not its defence"),
+        (not_implemented_defences, "not done yet"),
+        (lambda: {}["x"], "KeyError"),
+        (lambda: ["D"], "expected a dict"),
     ],
 )
 def test_name_the_defence_reports_wrong_answers(answers, problem):

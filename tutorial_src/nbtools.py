@@ -24,6 +24,7 @@ import nbformat
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
+from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from nbstripout import strip_output
 
 #: Cell tag of the navigation cells that ``write_nav`` owns.
@@ -87,7 +88,12 @@ def write_nav(nb: nbformat.NotebookNode, path: Path, series: list[Path]) -> None
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop volatile metadata with nbstripout; keep outputs, execution counts, ids, tags and the kernelspec."""
+    """Drop volatile metadata with nbstripout; keep outputs, execution counts, ids, tags and the kernelspec.
+
+    Consecutive stream outputs are merged first (nbconvert): how a cell's prints are split into chunks depends
+    on timing, so unmerged outputs would differ from run to run.
+    """
+    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     return strip_output(nb, keep_output=True, keep_count=True, keep_id=True, extra_keys=VOLATILE_KEYS)
 
 

@@ -59,8 +59,11 @@ VERIFIED_SIGNATURES = web.AppKey("verified_signatures", set)
 Verifier = Callable[[str, web.Application], Awaitable[dict[str, Any]]]
 
 
-def _checks(settings: Settings) -> dict[str, Any]:
-    # Everything decode_access_token checks besides the key and algorithm, so each twin has exactly one flaw.
+def claim_checks(settings: Settings) -> dict[str, Any]:
+    """The ``jwt.decode`` arguments for ``aud``, ``iss``, leeway and required claims, as ``decode_access_token``.
+
+    The RS256 twins pass them so that each twin has exactly one flaw.
+    """
     return {
         "audience": settings.audience,
         "issuer": settings.issuer,
@@ -69,7 +72,8 @@ def _checks(settings: Settings) -> dict[str, Any]:
     }
 
 
-def _unverified_claims(token: str) -> dict[str, Any]:
+def unverified_claims(token: str) -> dict[str, Any]:
+    """The claims of ``token`` decoded without any check (PyJWT with ``verify_signature=False``)."""
     return jwt.decode(token, options={"verify_signature": False})
 
 
@@ -85,7 +89,7 @@ def check_hs256_by_hand(token: str, key: bytes) -> dict[str, Any]:
     signing_input, _, signature = token.rpartition(".")
     if not hmac.compare_digest(hs256_signature(signing_input, key), signature):
         raise jwt.InvalidSignatureError("Signature verification failed")
-    return _unverified_claims(token)
+    return unverified_claims(token)
 
 
 # --- 1. signature not verified ------------------------------------------------------------------------------
@@ -101,7 +105,7 @@ async def trust_alg_header(token: str, app: web.Application) -> dict[str, Any]:
     header = jwt.get_unverified_header(token)
     # The flaw: the attacker writes the header, so the attacker chooses "none" (or "None", "NONE").
     if str(header.get("alg")).lower() == "none":
-        return _unverified_claims(token)
+        return unverified_claims(token)
     return decode_access_token(token, app[SETTINGS])
 
 
@@ -120,7 +124,7 @@ async def one_key_for_any_alg(token: str, app: web.Application) -> dict[str, Any
         # The flaw: the same key for every algorithm. With HS256 the public PEM becomes the HMAC secret,
         # and everybody has the public key.
         return check_hs256_by_hand(token, public_key)
-    return jwt.decode(token, public_key, algorithms=["RS256"], **_checks(app[SETTINGS]))
+    return jwt.decode(token, public_key, algorithms=["RS256"], **claim_checks(app[SETTINGS]))
 
 
 # --- 5. jwk header injection --------------------------------------------------------------------------------
@@ -129,7 +133,7 @@ async def key_from_jwk_header(token: str, app: web.Application) -> dict[str, Any
     header = jwt.get_unverified_header(token)
     # The flaw: whoever signs the token also supplies the key that checks it.
     key = jwt.PyJWK(header["jwk"]) if "jwk" in header else app[PUBLIC_KEY_PEM]
-    return jwt.decode(token, key, algorithms=["RS256"], **_checks(app[SETTINGS]))
+    return jwt.decode(token, key, algorithms=["RS256"], **claim_checks(app[SETTINGS]))
 
 
 # --- 6. kid path traversal and kid SQL injection ------------------------------------------------------------
@@ -144,7 +148,7 @@ async def key_file_named_by_kid(token: str, app: web.Application) -> dict[str, A
 async def key_query_built_from_kid(token: str, app: web.Application) -> dict[str, Any]:
     """Weakness ``kid_sql``: the ``kid`` header is pasted into the SQL query that finds the key."""
     kid = str(jwt.get_unverified_header(token).get("kid", DEFAULT_KID))
-    with contextlib.closing(_key_database(app[SETTINGS])) as database:
+    with contextlib.closing(key_database(app[SETTINGS])) as database:
         # The flaw: string formatting, not a parameter; "x' UNION SELECT 'my key" returns the attacker's key.
         row = database.execute(f"SELECT secret FROM keys WHERE kid = '{kid}'").fetchone()
     if row is None:
@@ -157,7 +161,7 @@ async def key_set_from_jku(token: str, app: web.Application) -> dict[str, Any]:
     """Weakness ``jku``: a token with a ``jku`` header is checked with a key downloaded from that URL."""
     header = jwt.get_unverified_header(token)
     if "jku" not in header:
-        return jwt.decode(token, app[PUBLIC_KEY_PEM], algorithms=["RS256"], **_checks(app[SETTINGS]))
+        return jwt.decode(token, app[PUBLIC_KEY_PEM], algorithms=["RS256"], **claim_checks(app[SETTINGS]))
     url = URL(str(header["jku"]))
     if url.scheme != "http" or url.host != "127.0.0.1":
         # A safety rail of the lab, not a defence: the twin never fetches from another machine.
@@ -167,7 +171,7 @@ async def key_set_from_jku(token: str, app: web.Application) -> dict[str, Any]:
         async with session.get(url, allow_redirects=False) as response:
             key_set = jwt.PyJWKSet.from_dict(await response.json(content_type=None))
     key = key_set[header["kid"]] if "kid" in header else key_set.keys[0]
-    return jwt.decode(token, key, algorithms=["RS256"], **_checks(app[SETTINGS]))
+    return jwt.decode(token, key, algorithms=["RS256"], **claim_checks(app[SETTINGS]))
 
 
 # --- 8. claim tampering -------------------------------------------------------------------------------------
@@ -178,7 +182,7 @@ async def cache_by_signature(token: str, app: web.Application) -> dict[str, Any]
     if signature in seen:
         # The flaw: the cache key is the signature alone, not the signed header.payload, so edited claims
         # that keep a known signature are trusted without a check.
-        return _unverified_claims(token)
+        return unverified_claims(token)
     claims = decode_access_token(token, app[SETTINGS])
     seen.add(signature)
     return claims
@@ -260,8 +264,8 @@ async def vulnerable_auth_middleware(request: web.Request, handler: Any) -> web.
     return await handler(request)
 
 
-def _key_database(settings: Settings) -> sqlite3.Connection:
-    # An in-memory table of (kid, secret), made per lookup so nothing outlives the request.
+def key_database(settings: Settings) -> sqlite3.Connection:
+    """An in-memory SQLite table ``keys(kid, secret)`` holding the twin's key; made per lookup, closed after."""
     database = sqlite3.connect(":memory:")
     database.execute("CREATE TABLE keys (kid TEXT PRIMARY KEY, secret TEXT NOT NULL)")
     database.execute("INSERT INTO keys VALUES (?, ?)", (DEFAULT_KID, settings.jwt_secret))

@@ -65,8 +65,16 @@ _HINTS: dict[str, str] = {
 }
 
 
-def name_the_defence(answers: Any) -> CheckResult:
-    """Check a mapping ``{attack: letter of DEFENCE_CHOICES}`` for the nine attacks of notebook 05."""
+def name_the_defence(answer: Any) -> CheckResult:
+    """Check ``my_defences() -> {attack: letter of DEFENCE_CHOICES}`` (or the dict itself) for the nine attacks."""
+    answers = answer
+    if callable(answer):
+        try:
+            answers = answer()
+        except NotImplementedError:
+            return not_yet("the exercise is not done yet - replace `raise NotImplementedError` with your code.")
+        except Exception as error:  # a learner's bug is a result to report
+            return not_yet(f"the function raised {describe_exception(error)}")
     if not isinstance(answers, dict):
         return not_yet(f"expected a dict like {{'alg_none': 'F', …}}, got {type(answers).__name__}")
     for attack, letter in _ANSWERS.items():
