@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed-stamp
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 SANITIZE := tests/nbval_sanitize.cfg
 LAB_ARGS ?=
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 
 .PHONY: install lab test notebooks notebooks-check nav clean
@@ -16,12 +18,14 @@ $(BIN)/python:
 # Reinstall only when the project's dependencies change (the stamp is newer than pyproject.toml otherwise).
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[notebooks,test]'
+	# Build matplotlib's font cache now: built on first use inside a notebook, it logs to stderr.
+	$(BIN)/python -c "import matplotlib.font_manager"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ARGS)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: install
 	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval --nbval-current-env \

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,17 +27,41 @@ def b64url_decode(segment: str) -> bytes:
 
 
 def relative_time(seconds: float) -> str:
-    """Seconds from now as words: ``0`` -> ``"now"``, ``900`` -> ``"now + 15 min"``, ``-7200`` -> ``"now - 2 h"``."""
+    """Seconds from now as words: ``0`` -> ``"now"``, ``900`` -> ``"now + 15 min"``, ``-7200`` -> ``"now - 2 h"``.
+
+    Under 30 s is ``now``; minutes up to 90 min, hours up to 48 h, then days, each rounded half up (30 s is
+    ``now + 1 min``, 90 s is ``now + 2 min``).
+
+    Raises:
+        ValueError: ``seconds`` is infinite or NaN.
+    """
+    if not math.isfinite(seconds):
+        raise ValueError(f"not a finite number of seconds: {seconds!r}")
     magnitude = abs(seconds)
     if magnitude < 30:
         return "now"
     if magnitude < 90 * 60:
-        amount = f"{round(magnitude / 60)} min"
+        amount = f"{_round_half_up(magnitude / 60)} min"
     elif magnitude < 48 * 3600:
-        amount = f"{round(magnitude / 3600)} h"
+        amount = f"{_round_half_up(magnitude / 3600)} h"
     else:
-        amount = f"{round(magnitude / 86400)} days"
+        amount = f"{_round_half_up(magnitude / 86400)} days"
     return f"now {'+' if seconds > 0 else '-'} {amount}"
+
+
+def _round_half_up(value: float) -> int:
+    # round() rounds halves to even: round(0.5) == 0 would show 30 s as "now + 0 min".
+    return math.floor(value + 0.5)
+
+
+def _is_time(value: Any) -> bool:
+    # A NumericDate (RFC 7519 §2) worth showing relative to now; JSON may also hold true, 1e999 or NaN.
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def _decode_json_segment(segment: str) -> tuple[Any, str | None]:
@@ -62,7 +87,7 @@ class TokenView:
             return json.dumps(claims)
         lines = []
         for name, value in claims.items():
-            if name in TIME_CLAIMS and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if name in TIME_CLAIMS and _is_time(value):
                 shown = f"<{relative_time(value - self.now)}>"
             else:
                 shown = json.dumps(value)
@@ -76,7 +101,7 @@ class TokenView:
         if isinstance(self.payload, dict):
             for name, label in (("iat", "issued"), ("exp", "expires")):
                 value = self.payload.get(name)
-                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                if _is_time(value):
                     parts.append(f"{label} {relative_time(value - self.now)}")
         return ", ".join(parts)
 
@@ -119,12 +144,15 @@ def show_token(token: str, *, now: float | None = None) -> TokenView:
     """Decode a compact JWT without verifying it, for display.
 
     Args:
-        token: ``header.payload.signature``; anything else is shown with a "problem" line, never an exception.
+        token: ``header.payload.signature`` (``bytes`` too, as PyJWT 1 returned); anything else is shown with a
+            "problem" line, never an exception.
         now: the reference time, seconds since the epoch (UTC); defaults to ``time.time()``.
 
     Returns:
         A ``TokenView`` that Jupyter renders as HTML (``_repr_html_``) and prints as text (``repr``).
     """
+    if isinstance(token, bytes):
+        token = token.decode("ascii", errors="replace")
     text = token if isinstance(token, str) else repr(token)
     segments = text.split(".")
     problems: list[str] = []

@@ -20,16 +20,18 @@ async def read_credentials(request: web.Request) -> tuple[str, str]:
 
     Raises:
         web.HTTPUnsupportedMediaType: 415, the body is neither ``application/json`` nor a form.
-        web.HTTPBadRequest: 400 ``invalid_request``, the JSON is empty, invalid, in an unknown charset or not
-            an object, the form is malformed, or a field is missing or not a string (the message names it).
+        web.HTTPBadRequest: 400 ``invalid_request``, the JSON is empty, invalid or not an object, the body cannot
+            be decoded (bytes that are not text in its charset, an unknown charset, a broken
+            ``Content-Encoding``), or a field is missing or not a string (the message names the field).
         web.HTTPRequestEntityTooLarge: 413, raised by aiohttp past ``settings.max_body_size`` bytes.
     """
     body: Any
     if request.content_type == "application/json":
         try:
             body = await request.json()
-        # UnicodeDecodeError is a ValueError too; LookupError: a charset Python does not know ("charset=xyz").
-        except (ValueError, RecursionError, LookupError):
+        # ValueError: not JSON, or bytes that are not text in the charset (UnicodeDecodeError); LookupError: an
+        # unknown charset=…; RequestPayloadError: a body its Content-Encoding (e.g. gzip) cannot decode.
+        except (ValueError, LookupError, RecursionError, web.RequestPayloadError):
             raise json_error(web.HTTPBadRequest, "invalid_request", "the body is not valid JSON") from None
         if not isinstance(body, dict):
             raise json_error(
@@ -40,7 +42,7 @@ async def read_credentials(request: web.Request) -> tuple[str, str]:
     elif request.content_type in FORM_TYPES:
         try:
             body = await request.post()
-        except (ValueError, LookupError):
+        except (ValueError, LookupError, web.RequestPayloadError):
             raise json_error(web.HTTPBadRequest, "invalid_request", "the form body is malformed") from None
     else:
         raise json_error(
@@ -50,9 +52,9 @@ async def read_credentials(request: web.Request) -> tuple[str, str]:
         )
     values = []
     for field in ("email", "password"):
-        value = body.get(field)
-        if value is None:
+        if field not in body:
             raise json_error(web.HTTPBadRequest, "invalid_request", f"the field '{field}' is missing")
+        value = body[field]
         if not isinstance(value, str):
             raise json_error(web.HTTPBadRequest, "invalid_request", f"the field '{field}' must be a string")
         values.append(value)

@@ -100,12 +100,14 @@ class UserStore:
         """The user whose email and password match.
 
         Raises:
-            InvalidCredentials: unknown email or wrong password, after the same argon2 work in both cases.
+            InvalidCredentials: unknown email or wrong password (including one that is not valid Unicode text),
+                after the same argon2 work in both cases.
         """
         user = self.get_by_email(email)
         try:
             self._hasher.verify(user.password_hash if user else self._dummy_hash, password)
-        except (VerificationError, InvalidHashError):
+        # UnicodeEncodeError: JSON can spell a lone surrogate ("\ud800"), a str that no password can equal.
+        except (VerificationError, InvalidHashError, UnicodeEncodeError):
             raise InvalidCredentials("invalid email or password") from None
         if user is None:
             raise InvalidCredentials("invalid email or password")

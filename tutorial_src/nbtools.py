@@ -24,7 +24,6 @@ import nbformat
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
-from nbconvert.preprocessors import CoalesceStreamsPreprocessor
 from nbstripout import strip_output
 
 #: Cell tag of the navigation cells that ``write_nav`` owns.
@@ -88,12 +87,7 @@ def write_nav(nb: nbformat.NotebookNode, path: Path, series: list[Path]) -> None
 
 
 def clean(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Drop volatile metadata with nbstripout; keep outputs, execution counts, ids, tags and the kernelspec.
-
-    Consecutive stream outputs are merged first (nbconvert): how a cell's prints are split into chunks depends
-    on timing, so unmerged outputs would differ from run to run.
-    """
-    nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
+    """Drop volatile metadata with nbstripout; keep outputs, execution counts, ids, tags and the kernelspec."""
     return strip_output(nb, keep_output=True, keep_count=True, keep_id=True, extra_keys=VOLATILE_KEYS)
 
 
@@ -103,6 +97,8 @@ def execute(path: Path, *, timeout: int = 300) -> nbformat.NotebookNode:
     client = NotebookClient(
         nb,
         timeout=timeout,
+        # One stream output per cell: how a print lands in chunks depends on timing, and would differ per run.
+        coalesce_streams=True,
         kernel_manager_class=CurrentEnvKernelManager,
         resources={"metadata": {"path": str(path.parent)}},
     )
@@ -123,21 +119,57 @@ def regenerate(paths: list[Path]) -> None:
         nbformat.write(executed, path)
 
 
+#: Cell tag whose outputs nbval does not compare (timings); ``check_stable`` skips them too.
+IGNORE_OUTPUT_TAG = "nbval-ignore-output"
+#: Output formats nbval does not compare (it skips PNG and JPEG unless run with ``--nbdime``).
+UNCOMPARED_MIME_TYPES = ("image/png", "image/jpeg")
+
+
 def sanitized_outputs(nb: nbformat.NotebookNode, patterns: list[tuple[str, str]]) -> str:
-    """All outputs of ``nb`` as text, with the sanitize patterns applied (what nbval compares)."""
-    outputs = [copy.deepcopy(cell.get("outputs", [])) for cell in nb.cells]
-    text = json.dumps(outputs, sort_keys=True)
-    for regex, replace in patterns:
-        text = re.sub(regex, replace, text)
-    return text
+    """All outputs of ``nb`` as text, with the sanitize patterns applied (what nbval compares).
+
+    Like nbval, it leaves out the outputs of cells tagged ``nbval-ignore-output`` and image data, so a
+    measured timing or the chart drawn from it does not count as a change.
+    """
+    outputs = []
+    for cell in nb.cells:
+        if IGNORE_OUTPUT_TAG in cell.get("metadata", {}).get("tags", []):
+            outputs.append([])
+            continue
+        cell_outputs = copy.deepcopy(cell.get("outputs", []))
+        for output in cell_outputs:
+            for mime_type in UNCOMPARED_MIME_TYPES:
+                output.get("data", {}).pop(mime_type, None)
+        outputs.append(cell_outputs)
+    return json.dumps(_sanitize(outputs, patterns), sort_keys=True)
+
+
+def _sanitize(value: object, patterns: list[tuple[str, str]]) -> object:
+    # Applied to each string as nbval does, not to the JSON dump, where quotes are escaped and a pattern
+    # such as class="jwt-signature" would no longer match.
+    if isinstance(value, str):
+        for regex, replace in patterns:
+            value = re.sub(regex, replace, value)
+        return value
+    if isinstance(value, list):
+        return [_sanitize(item, patterns) for item in value]
+    if isinstance(value, dict):
+        return {key: _sanitize(item, patterns) for key, item in value.items()}
+    return value
 
 
 def read_sanitize_patterns(path: Path) -> list[tuple[str, str]]:
-    """The ``regex``/``replace`` pairs of an nbval sanitize file (an INI file, one section per pattern)."""
+    """The ``regex``/``replace`` pairs of an nbval sanitize file (an INI file, one section per pattern).
+
+    Raises:
+        FileNotFoundError: there is no file at ``path``.
+    """
     import configparser
 
     parser = configparser.ConfigParser(interpolation=None)
-    parser.read(path)
+    # read_file, not read: a wrong path must fail loudly instead of giving no patterns at all.
+    with open(path, encoding="utf-8") as file:
+        parser.read_file(file)
     return [(parser[s]["regex"], parser[s].get("replace", "")) for s in parser.sections()]
 
 

@@ -5,7 +5,8 @@ running the kernel. So the server gets its own event loop in a daemon thread, an
 HTTP with ``requests``, exactly as any other client would.
 
 Only one background server lives per process: starting a new one stops the previous one first, so running a
-cell twice never fails with "address already in use". The port is ephemeral (0 = "any free port"), so many
+cell twice never fails with "address already in use"; starting the app that is already being served returns the
+running server. The port is ephemeral (0 = "any free port"), so many
 learners on one JupyterHub node never collide.
 """
 
@@ -36,7 +37,8 @@ class BackgroundServer:
         port: the port the OS picked.
 
     Raises:
-        ServerError: the server did not start, or did not stop, within ``timeout`` seconds.
+        ServerError: the server did not start, or did not stop, within ``timeout`` seconds; the app failed to
+            start; or the app was already served once (aiohttp binds an app to one event loop for good).
     """
 
     def __init__(self, app: web.Application, *, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
@@ -49,6 +51,9 @@ class BackgroundServer:
         self._thread: threading.Thread | None = None
         self._started = threading.Event()
         self._start_error: BaseException | None = None
+        # Guards the hand-over between start() giving up after `timeout` and the thread finishing its start.
+        self._state_lock = threading.Lock()
+        self._abandoned = False
 
     @property
     def url(self) -> str:
@@ -66,12 +71,23 @@ class BackgroundServer:
         """Start serving; returns ``self`` once the socket listens."""
         if self.running:
             return self
+        if self.app.frozen:
+            raise ServerError(
+                "this app was already served once, and aiohttp cannot serve an app on a second event loop; "
+                "build a new one, e.g. app = create_app(settings)"
+            )
         self._started.clear()
         self._start_error = None
+        self._abandoned = False
         self._thread = threading.Thread(target=self._serve, name="tutorial-server", daemon=True)
         self._thread.start()
         if not self._started.wait(self.timeout):
-            raise ServerError(f"the server did not start within {self.timeout} s")
+            with self._state_lock:
+                if not self._started.is_set():
+                    # The thread cleans up and ends by itself when (if) its start finishes.
+                    self._abandoned = True
+                    self._thread = None
+                    raise ServerError(f"the server did not start within {self.timeout} s")
         if self._start_error is not None:
             self._thread.join(self.timeout)
             self._thread = None
@@ -95,9 +111,10 @@ class BackgroundServer:
         loop = asyncio.new_event_loop()
         self._loop = loop
         asyncio.set_event_loop(loop)
+        # access_log=None: a request log on stderr would clutter every notebook cell. The shutdown timeout
+        # (for requests still running at stop) stays under `timeout`, so stop() does not give up first.
+        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=self.timeout / 2)
         try:
-            # access_log=None: a request log on stderr would clutter every notebook cell.
-            runner = web.AppRunner(self.app, access_log=None)
             loop.run_until_complete(runner.setup())
             self._runner = runner
             site = web.TCPSite(runner, self.host, 0)
@@ -105,15 +122,29 @@ class BackgroundServer:
             self.port = runner.addresses[0][1]
         except BaseException as error:  # reported to the thread that called start()
             self._start_error = error
-            self._started.set()
-            loop.close()
+            try:
+                self._close(loop, runner)
+            finally:
+                self._started.set()  # start() must hear of the failure even if the clean-up fails too
             return
-        self._started.set()
+        with self._state_lock:
+            if self._abandoned:  # start() gave up waiting: nobody will ever stop this server
+                self.port = None
+                self._close(loop, runner)
+                return
+            self._started.set()
         try:
             loop.run_forever()
         finally:
-            # Clean up on this thread's own loop: closes the listening socket and open connections.
+            self._close(loop, runner)
+
+    @staticmethod
+    def _close(loop: asyncio.AbstractEventLoop, runner: web.AppRunner) -> None:
+        # On this thread's own loop: closes the listening socket and open connections, runs the app's
+        # on_shutdown/on_cleanup (also after a failed start, when setup got that far), then closes the loop.
+        try:
             loop.run_until_complete(runner.cleanup())
+        finally:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
@@ -138,19 +169,28 @@ class BackgroundServer:
 def start_server(app: web.Application, *, timeout: float = 10.0) -> BackgroundServer:
     """Serve ``app`` in the background on 127.0.0.1 and an ephemeral port, stopping any previous one first.
 
+    Calling it again with the app it is already serving returns that server (re-running a cell is harmless).
+
     Returns:
         The running ``BackgroundServer``; its ``url`` is where to send requests.
 
     Raises:
-        ServerError: start or stop of the previous server timed out, or the app failed to start.
+        ServerError: start or stop of the previous server timed out, the app failed to start, or the app was
+            already served by a server that has stopped (then the previous server keeps running).
     """
     global _current
     with _current_lock:
+        if _current is not None and _current.app is app and _current.running:
+            return _current
+        if app.frozen:
+            # Checked before stopping the previous server, so a mistake does not leave the learner without one.
+            return BackgroundServer(app, timeout=timeout).start()  # raises ServerError
         if _current is not None:
             _current.stop()
-        server = BackgroundServer(app, timeout=timeout)
+            _current = None
+        server = BackgroundServer(app, timeout=timeout).start()
         _current = server
-    return server.start()
+    return server
 
 
 def stop_server() -> None:

@@ -12,17 +12,26 @@ from dataclasses import dataclass, field
 
 from .errors import SettingsError
 
-#: RFC 7518 §3.2: an HS256 key must be at least as long as the hash output, 256 bits.
+#: RFC 7518 §3.2: an HMAC key must be at least as long as the hash output (256 bits for HS256). PyJWT warns
+#: (``InsecureKeyLengthWarning``) below the same sizes.
 MIN_SECRET_BYTES = 32
+#: The algorithms a shared secret can sign with, and the shortest secret each accepts, in bytes.
+HMAC_MIN_SECRET_BYTES: dict[str, int] = {"HS256": 32, "HS384": 48, "HS512": 64}
+
+# One random secret per process, made once at import: every Settings() of a notebook (or of a test) without
+# JWT_SECRET then accepts the tokens of every other. 64 random bytes are enough for HS512 too.
+_PROCESS_SECRET = secrets.token_urlsafe(64)
 
 
 def _secret_from_environment() -> str:
-    """The ``JWT_SECRET`` environment variable, or a new random secret for this process.
+    """The ``JWT_SECRET`` environment variable when set (even empty, so a blank value is refused, not
+    ignored), else this process's random secret.
 
     A random secret is right for a notebook (one process), wrong for several processes that must accept each
     other's tokens (gunicorn workers): those share ``JWT_SECRET``.
     """
-    return os.environ.get("JWT_SECRET") or secrets.token_urlsafe(MIN_SECRET_BYTES)
+    value = os.environ.get("JWT_SECRET")
+    return _PROCESS_SECRET if value is None else value
 
 
 @dataclass(frozen=True)
@@ -30,9 +39,11 @@ class Settings:
     """Everything the app needs to issue and verify access tokens.
 
     Attributes:
-        jwt_secret: the HMAC key, at least 32 bytes once UTF-8 encoded (RFC 7518 §3.2). Defaults to the
-            ``JWT_SECRET`` environment variable, else 32 random bytes (URL-safe text) for this process.
-        jwt_algorithm: the one algorithm used to sign; verification accepts exactly this one.
+        jwt_secret: the HMAC key, at least 32 bytes once UTF-8 encoded for HS256 (48 for HS384, 64 for HS512;
+            RFC 7518 §3.2). Defaults to the ``JWT_SECRET`` environment variable, else one random secret (64
+            bytes as URL-safe text) shared by every ``Settings()`` of this process.
+        jwt_algorithm: the one algorithm used to sign, ``HS256``, ``HS384`` or ``HS512``; verification accepts
+            exactly this one.
         access_token_ttl: lifetime of an access token, in seconds (``exp - iat``).
         issuer: the ``iss`` claim the server writes and requires (RFC 7519 §4.1.1).
         audience: the ``aud`` claim the server writes and requires (RFC 7519 §4.1.3).
@@ -44,7 +55,8 @@ class Settings:
             the OWASP Password Storage Cheat Sheet floor (m=19 MiB, t=2, p=1); tests pass cheaper ones.
 
     Raises:
-        SettingsError: the secret is shorter than 32 bytes, or a number is out of range.
+        SettingsError: the algorithm is not an HMAC one, the secret is shorter than the algorithm needs, or a
+            number is out of range.
     """
 
     jwt_secret: str = field(default_factory=_secret_from_environment, repr=False)
@@ -61,11 +73,18 @@ class Settings:
     argon2_parallelism: int = 1
 
     def __post_init__(self) -> None:
-        if len(self.jwt_secret.encode("utf-8")) < MIN_SECRET_BYTES:
+        min_bytes = HMAC_MIN_SECRET_BYTES.get(self.jwt_algorithm)
+        if min_bytes is None:
             raise SettingsError(
-                f"JWT secret is {len(self.jwt_secret.encode('utf-8'))} bytes; HS256 needs at least "
-                f"{MIN_SECRET_BYTES} (RFC 7518 §3.2). Generate one with: "
-                "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                f"jwt_algorithm must be one of {', '.join(HMAC_MIN_SECRET_BYTES)} (a shared secret signs with "
+                f"HMAC), not {self.jwt_algorithm!r}"
+            )
+        size = len(self.jwt_secret.encode("utf-8"))
+        if size < min_bytes:
+            raise SettingsError(
+                f"the JWT secret (jwt_secret or the JWT_SECRET environment variable) is {size} bytes; "
+                f"{self.jwt_algorithm} needs at least {min_bytes} (RFC 7518 §3.2). Generate one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
             )
         if self.access_token_ttl <= 0:
             raise SettingsError("access_token_ttl must be a positive number of seconds")

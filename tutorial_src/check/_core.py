@@ -54,11 +54,24 @@ def not_yet(problem: str) -> CheckResult:
     return CheckResult(False, f"{NOT_YET_PREFIX} {problem}")
 
 
+def safe_repr(value: Any, limit: int = 200) -> str:
+    """``repr(value)`` cut to ``limit`` characters; a ``__repr__`` that raises is described, never raised."""
+    try:
+        text = repr(value)
+    except Exception as error:  # the learner's own class may have a broken __repr__
+        return f"<{type(value).__name__} object whose repr() raised {type(error).__name__}>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def describe_exception(error: BaseException) -> str:
     """``TypeError: …`` with the line of the learner's code that raised it, when there is one."""
     frames = traceback.extract_tb(error.__traceback__)
     where = f" (line {frames[-1].lineno}: {frames[-1].line!s})" if frames and frames[-1].line else ""
-    return f"{type(error).__name__}: {error}{where}"
+    try:
+        text = str(error)
+    except Exception:  # an exception class with a broken __str__
+        text = "<message unavailable>"
+    return f"{type(error).__name__}: {text}{where}"
 
 
 def run_cases(answer: Any, cases: Iterable[Case], summary: str) -> CheckResult:
@@ -80,7 +93,8 @@ def run_cases(answer: Any, cases: Iterable[Case], summary: str) -> CheckResult:
         try:
             hint = case.expect(value, error)
         except Exception as exc:  # e.g. the answer returned a type the expectation cannot compare
-            hint = f"the answer returned {value!r}, which could not be checked ({describe_exception(exc)})"
+            problem = describe_exception(exc)
+            hint = f"the answer returned {safe_repr(value)}, which could not be checked ({problem})"
         if hint is not None:
             return not_yet(f"{case.description}: {hint}")
     return passed(summary)
@@ -91,9 +105,9 @@ def returns(expected: Any) -> Callable[[Any, BaseException | None], str | None]:
 
     def expect(value: Any, error: BaseException | None) -> str | None:
         if error is not None:
-            return f"expected {expected!r}, but it raised {describe_exception(error)}"
+            return f"expected {safe_repr(expected)}, but it raised {describe_exception(error)}"
         if type(value) is not type(expected) or value != expected:
-            return f"expected {expected!r}, got {value!r}"
+            return f"expected {safe_repr(expected)}, got {safe_repr(value)}"
         return None
 
     return expect
@@ -104,7 +118,7 @@ def raises(error_class: type[BaseException]) -> Callable[[Any, BaseException | N
 
     def expect(value: Any, error: BaseException | None) -> str | None:
         if error is None:
-            return f"expected {error_class.__name__} to be raised, but it returned {value!r}"
+            return f"expected {error_class.__name__} to be raised, but it returned {safe_repr(value)}"
         if not isinstance(error, error_class):
             return f"expected {error_class.__name__}, but it raised {describe_exception(error)}"
         return None

@@ -1,0 +1,57 @@
+"""A JWS signature by hand: base64url and HMAC-SHA-256 with the standard library only.
+
+This module is what notebook 04 shows, so that a learner sees every byte that goes into an HS256 token. The
+server never uses it: it signs and verifies with PyJWT (``tokens.py``). The unit tests check both against
+each other and against the example of RFC 7515 Appendix A.1 (the same token as RFC 7519 §3.1).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+
+from .display import b64url_decode
+
+__all__ = ["b64url_decode", "b64url_encode", "jws_signing_input", "hs256_sign", "hs256_verify"]
+
+
+def b64url_encode(data: bytes) -> str:
+    """Base64url without ``=`` padding (RFC 7515 §2 and Appendix C): ``b"\\xfb\\xff"`` -> ``"-_8"``.
+
+    The URL-safe alphabet replaces ``+`` and ``/`` by ``-`` and ``_``; the padding is dropped because the
+    length of a segment already says how many bytes it holds.
+    """
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def jws_signing_input(header: bytes, payload: bytes) -> bytes:
+    """The octets that get signed: ``ASCII(BASE64URL(header) || '.' || BASE64URL(payload))`` (RFC 7515 §5.1).
+
+    Args:
+        header: the exact UTF-8 octets of the JOSE header (whitespace and line breaks included).
+        payload: the exact octets of the payload, for a JWT the UTF-8 JSON of the claims set.
+    """
+    return f"{b64url_encode(header)}.{b64url_encode(payload)}".encode("ascii")
+
+
+def hs256_sign(signing_input: bytes, key: bytes) -> str:
+    """The HS256 signature of ``signing_input``: base64url(HMAC-SHA-256(key, signing_input)), 43 characters.
+
+    Source: RFC 7518 §3.2 (HMAC with SHA-2), RFC 2104 (HMAC) through Python's ``hmac`` module.
+    """
+    return b64url_encode(hmac.new(key, signing_input, hashlib.sha256).digest())
+
+
+def hs256_verify(token: str, key: bytes) -> bool:
+    """Whether the signature of a compact HS256 token matches ``key``; checks nothing else (no claims, no alg).
+
+    The comparison is constant-time (``hmac.compare_digest``), so the time it takes does not reveal how many
+    leading characters of a forged signature were right. A token that is not three ASCII segments is ``False``.
+    """
+    segments = token.split(".")
+    if len(segments) != 3 or not token.isascii():
+        return False
+    header_segment, payload_segment, signature = segments
+    expected = hs256_sign(f"{header_segment}.{payload_segment}".encode("ascii"), key)
+    return hmac.compare_digest(expected, signature)
