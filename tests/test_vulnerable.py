@@ -31,6 +31,7 @@ from tutorial_src.keys import USERS as USERS_KEY
 from tutorial_src.tokens import create_access_token
 from tutorial_src.vulnerable import (
     KEY_DIR,
+    RS256TwinSettings,
     WEAK_SECRET,
     WEAKNESSES,
     create_vulnerable_app,
@@ -295,6 +296,13 @@ def test_create_vulnerable_app_refuses_unknown_weakness_and_short_secret(setting
         create_vulnerable_app("sql", settings, users)
     with pytest.raises(SettingsError):
         create_vulnerable_app("weak_secret", settings, users, weak_secret="secret")
+
+
+def test_rs256_twin_settings_want_rs256_and_a_private_key():
+    with pytest.raises(SettingsError, match="RS256"):
+        RS256TwinSettings(jwt_secret="a secret that is not a PEM private key at all")
+    with pytest.raises(SettingsError, match="RS256"):
+        RS256TwinSettings(jwt_secret="-----BEGIN PRIVATE KEY-----", jwt_algorithm="HS256")
 
 
 def test_create_vulnerable_app_defaults_to_demo_users():

@@ -37,6 +37,7 @@ from yarl import URL
 from .attacks import hs256_signature, new_rsa_key, public_pem
 from .auth import InvalidRequest, parse_bearer
 from .demo import demo_user_store
+from .errors import SettingsError
 from .keys import CURRENT_USER, SETTINGS, USERS
 from .middleware import error_middleware
 from .models import User, UserStore
@@ -220,6 +221,24 @@ WEAKNESSES = tuple(VERIFIERS)
 ASYMMETRIC = ("alg_confusion", "jwk_header", "jku")
 
 
+@dataclasses.dataclass(frozen=True)
+class RS256TwinSettings(Settings):
+    """Settings of the RS256 twins: ``jwt_secret`` holds an RSA private key (PEM), ``jwt_algorithm`` is RS256.
+
+    The series' ``Settings`` accepts HMAC algorithms only - it has no RS256 mode. Three attacks need a server
+    that signs with RSA, and the series' ``/login`` signs with whatever these two fields hold.
+
+    Raises:
+        SettingsError: another algorithm, or a secret that is not a PEM private key.
+    """
+
+    jwt_algorithm: str = "RS256"
+
+    def __post_init__(self) -> None:
+        if self.jwt_algorithm != "RS256" or not self.jwt_secret.startswith("-----BEGIN PRIVATE KEY-----"):
+            raise SettingsError("the RS256 twins sign with RS256 and an RSA private key in PEM (PKCS #8)")
+
+
 def user_from_claims(claims: dict[str, Any], users: UserStore) -> User:
     """The user named by ``sub``, with ``is_admin`` taken from the token when it carries a boolean one.
 
@@ -318,7 +337,8 @@ def create_vulnerable_app(
     private_key = new_rsa_key() if weakness in ASYMMETRIC else None
     if private_key is not None:
         # The series' /login signs with settings.jwt_secret and settings.jwt_algorithm: a PEM and RS256 here.
-        settings = dataclasses.replace(settings, jwt_secret=_private_pem(private_key), jwt_algorithm="RS256")
+        values = {field.name: getattr(settings, field.name) for field in dataclasses.fields(settings)}
+        settings = RS256TwinSettings(**{**values, "jwt_secret": _private_pem(private_key), "jwt_algorithm": "RS256"})
     app = web.Application(
         middlewares=[error_middleware, vulnerable_auth_middleware], client_max_size=settings.max_body_size
     )
