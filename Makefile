@@ -9,8 +9,12 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
+# Where `make student` writes the learners' edition, and the docs whose timings table `make nav` rewrites.
+STUDENT_DIR ?= build/student
+# (README.md joins as soon as it has the timings markers.)
+TIMING_DOCS ?= docs/instructor-guide.md $(shell grep -l 'timings:start' README.md 2>/dev/null)
 
-.PHONY: install lab test notebooks notebooks-check nav clean
+.PHONY: install lab test notebooks notebooks-check nav student clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,13 +38,20 @@ test: install
 # Re-execute every notebook in place, write the navigation links and clean volatile metadata.
 notebooks: install
 	$(BIN)/python -m tutorial_src.nbtools execute $(NOTEBOOKS)
+	$(BIN)/python -m tutorial_src.lesson timings $(addprefix --write ,$(TIMING_DOCS)) $(NOTEBOOKS)
 
 # Proof that `make notebooks` is stable: regenerate twice, compare modulo the sanitize rules.
 notebooks-check: install
 	$(BIN)/python -m tutorial_src.nbtools check-stable --sanitize $(SANITIZE) $(NOTEBOOKS)
 
+# Navigation cells, then the timings tables of $(TIMING_DOCS), from the notebooks' minutes.
 nav: install
 	$(BIN)/python -m tutorial_src.nbtools nav $(NOTEBOOKS)
+	$(BIN)/python -m tutorial_src.lesson timings $(addprefix --write ,$(TIMING_DOCS)) $(NOTEBOOKS)
+
+# The learners' edition: solutions replaced by hint stubs, exercise and checker outputs cleared.
+student: install
+	$(BIN)/python -m tutorial_src.student --out $(STUDENT_DIR) $(NOTEBOOKS)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis *.egg-info

@@ -4,7 +4,7 @@ It never decides whether a handler needs a user; the decorators in ``decorators.
 "who is this?" - ``None`` without credentials, a ``User`` with a valid access token - and refuses broken
 credentials outright, as RFC 6750 §3.1 describes:
 
-- a malformed ``Authorization`` header: 400 ``invalid_request``;
+- a malformed ``Authorization`` header, two of them, or a token in the URL: 400 ``invalid_request``;
 - a token that fails any check (signature, algorithm, expiry, issuer, audience, claims, user): 401
   ``invalid_token``.
 """
@@ -17,6 +17,7 @@ import jwt
 from jwt import exceptions as jwt_errors
 from aiohttp import hdrs, web
 
+from .errors import InvalidRequest, InvalidToken
 from .keys import CURRENT_USER, SETTINGS, USERS
 from .middleware import Handler
 from .models import User
@@ -26,38 +27,37 @@ from .tokens import decode_access_token
 
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token, b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
 # "+" / "/" ) *"=". We accept exactly one space; the scheme is case-insensitive (RFC 9110 §11.1).
-_BEARER = re.compile(r"Bearer ([A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE | re.ASCII)
-_RIGHT_FORM = "send 'Authorization: Bearer <token>' with the token from POST /login"
-
-
-class InvalidRequest(Exception):
-    """The ``Authorization`` header is not a well-formed Bearer credential (RFC 6750 §3.1 ``invalid_request``)."""
-
-
-class InvalidToken(Exception):
-    """The bearer token failed a check (RFC 6750 §3.1 ``invalid_token``); the message says which."""
+BEARER_CREDENTIALS = re.compile(r"Bearer ([A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE | re.ASCII)
+RIGHT_FORM = "send 'Authorization: Bearer <token>' with the token from POST /login"
 
 
 def parse_bearer(header: str) -> str:
     """The token from an ``Authorization`` header value of the form ``Bearer <token>`` (RFC 6750 §2.1).
 
     Raises:
-        InvalidRequest: another scheme, a bare ``Bearer``, two tokens, extra spaces, characters outside the
-            b64token alphabet, or a raw token with no scheme. The message shows the right form.
+        InvalidRequest: an empty header, another scheme, a bare ``Bearer``, two tokens, a separator other than
+            one space, characters outside the b64token alphabet, or a raw token with no scheme. The message
+            says which and shows the right form; it never repeats the token.
     """
-    match = _BEARER.fullmatch(header)
+    match = BEARER_CREDENTIALS.fullmatch(header)
     if match is not None:
         return match.group(1)
-    scheme, _, rest = header.strip().partition(" ")
-    if header.count(".") == 2 and " " not in header.strip():
+    parts = header.split()
+    if not parts:
+        problem = "the Authorization header is empty"
+    elif len(parts) == 1 and parts[0].count(".") == 2:
         problem = "the header holds a bare token without the 'Bearer' scheme"
-    elif scheme.lower() != "bearer":
+    elif parts[0].lower() != "bearer":
         problem = "the Authorization scheme must be Bearer"
-    elif not rest.strip():
+    elif len(parts) == 1:
         problem = "the Bearer scheme came without a token"
+    elif len(parts) > 2:
+        problem = "the Bearer credential holds more than one token"
+    elif header != f"{parts[0]} {parts[1]}":
+        problem = "put exactly one space between Bearer and the token"
     else:
-        problem = "the Bearer credential is malformed (one space, then a single token)"
-    raise InvalidRequest(f"{problem}; {_RIGHT_FORM}")
+        problem = "the token has characters outside the RFC 6750 b64token alphabet"
+    raise InvalidRequest(f"{problem}; {RIGHT_FORM}")
 
 
 # What each PyJWT failure means, said without echoing the token. Subclasses come before their bases.
@@ -111,27 +111,32 @@ def authenticate_token(token: str, settings: Settings, users) -> User:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Put the user named by the bearer token, or ``None``, on the request under ``CURRENT_USER``.
 
-    No ``Authorization`` header: anonymous, the handler decides. A malformed header: 400 ``invalid_request``.
-    A token that fails a check: 401 ``invalid_token``. Both carry a ``WWW-Authenticate: Bearer`` challenge
-    with the error code (RFC 6750 §3).
+    No ``Authorization`` header: anonymous, the handler decides. A malformed header, two headers, or a token
+    in the URL: 400 ``invalid_request``. A token that fails a check: 401 ``invalid_token``. Both carry a
+    ``WWW-Authenticate: Bearer`` challenge with the error code (RFC 6750 §3).
     """
     settings = request.app[SETTINGS]
     request[CURRENT_USER] = None
-    header = request.headers.get(hdrs.AUTHORIZATION)
-    if header is None:
-        return await handler(request)
+    headers = request.headers.getall(hdrs.AUTHORIZATION, [])
     try:
-        token = parse_bearer(header)
-        request[CURRENT_USER] = authenticate_token(token, settings, request.app[USERS])
+        if "access_token" in request.query:
+            # RFC 6750 §2.3 allows it, §5.3 advises against it: URLs end up in logs and browser history.
+            raise InvalidRequest(f"a token in the URL is not accepted; {RIGHT_FORM}")
+        if len(headers) > 1:
+            raise InvalidRequest(f"the request has {len(headers)} Authorization headers; {RIGHT_FORM}")
+        if headers:
+            token = parse_bearer(headers[0])
+            request[CURRENT_USER] = authenticate_token(token, settings, request.app[USERS])
     except InvalidRequest as problem:
-        raise _challenge(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None
+        raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None
     except InvalidToken as problem:
-        raise _challenge(web.HTTPUnauthorized, "invalid_token", str(problem), settings) from None
+        raise bearer_error(web.HTTPUnauthorized, "invalid_token", str(problem), settings) from None
     return await handler(request)
 
 
-def _challenge(
+def bearer_error(
     exc_class: type[web.HTTPError], code: str, message: str, settings: Settings
 ) -> web.HTTPError:
+    """A JSON error ``{"error": code, "message": message}`` with its RFC 6750 §3 challenge in ``WWW-Authenticate``."""
     challenge = bearer_challenge(settings.realm, code, message)
     return json_error(exc_class, code, message, headers={hdrs.WWW_AUTHENTICATE: challenge})

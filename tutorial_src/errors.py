@@ -19,3 +19,11 @@ class UserExists(TutorialError, ValueError):
 
 class ServerError(TutorialError, RuntimeError):
     """The background server could not start or stop in time."""
+
+
+class InvalidRequest(TutorialError, ValueError):
+    """The ``Authorization`` header is not a well-formed Bearer credential (RFC 6750 §3.1 ``invalid_request``)."""
+
+
+class InvalidToken(TutorialError, ValueError):
+    """The bearer token failed a check (RFC 6750 §3.1 ``invalid_token``); the message says which."""
