@@ -8,6 +8,7 @@ The rest pins the twin's other branches.
 from __future__ import annotations
 
 import dataclasses
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -267,6 +268,11 @@ async def test_twin_parses_the_header_like_the_real_app(twin):
     assert (response.status, (await response.json())["error"]) == (400, "invalid_request")
     response = await vulnerable.get("/get-user")
     assert (response.status, (await response.json())["error"]) == (401, "authentication_required")
+    response = await vulnerable.get("/get-user?access_token=abc")
+    assert (response.status, (await response.json())["error"]) == (400, "invalid_request")
+    two = [("Authorization", "Bearer abc"), ("Authorization", "Bearer def")]
+    response = await vulnerable.get("/get-user", headers=two)
+    assert (response.status, (await response.json())["error"]) == (400, "invalid_request")
 
 
 @pytest.mark.parametrize(
@@ -325,3 +331,14 @@ async def test_public_key_route_serves_pem(twin):
     assert response.status == 200
     assert (await response.read()).startswith(b"-----BEGIN PUBLIC KEY-----")
 
+
+
+def test_no_entry_point_builds_the_twin():
+    # The twin is built only by notebook 05, its checkers and the tests: no other module of the package imports
+    # it, so neither `python -m tutorial_src` nor gunicorn can ever serve it.
+    package = Path(__file__).resolve().parent.parent / "tutorial_src"
+    allowed = {package / "vulnerable.py", package / "check" / "nb05.py"}
+    imports_twin = re.compile(r"^\s*(from|import)\s+\S*vulnerable", re.MULTILINE)
+    for path in package.rglob("*.py"):
+        if path not in allowed:
+            assert not imports_twin.search(path.read_text(encoding="utf-8")), path

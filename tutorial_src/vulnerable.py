@@ -35,13 +35,12 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from yarl import URL
 
 from .attacks import hs256_signature, new_rsa_key, public_pem
-from .auth import InvalidRequest, parse_bearer
+from .auth import RIGHT_FORM, InvalidRequest, InvalidToken, bearer_error, parse_bearer
 from .demo import demo_user_store
 from .errors import SettingsError
 from .keys import CURRENT_USER, SETTINGS, USERS
 from .middleware import error_middleware
 from .models import User, UserStore
-from .responses import json_error
 from .routes import setup_routes
 from .settings import Settings
 from .tokens import REQUIRED_CLAIMS, decode_access_token
@@ -258,28 +257,44 @@ def user_from_claims(claims: dict[str, Any], users: UserStore) -> User:
     return user
 
 
+async def authenticate_weakly(token: str, app: web.Application) -> User:
+    """The twin's ``authenticate_token``: the user of a token checked by ``VERIFIERS[app[WEAKNESS]]``.
+
+    Raises:
+        InvalidToken: whatever the weak check trips on, named by its exception class (more than a real server
+            should say, to help the lab).
+    """
+    verify = VERIFIERS[app[WEAKNESS]]
+    try:
+        claims = await verify(token, app)
+        return user_from_claims(claims, app[USERS])
+    except Exception as problem:  # the lab answers 401, never 500
+        raise InvalidToken(f"the twin refused the token ({type(problem).__name__})") from None
+
+
 @web.middleware
 async def vulnerable_auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
-    """The twin's ``auth_middleware``: same header parsing, tokens verified by ``VERIFIERS[weakness]``.
+    """The twin's ``auth_middleware``: the same header rules, then ``authenticate_weakly`` instead of
+    ``authenticate_token``.
 
-    A malformed header: 400 ``invalid_request``; a token the weak check refuses: 401 ``invalid_token``, with
-    the exception's class name (more than a real server should say, to help the lab).
+    A malformed header, two headers or a token in the URL: 400 ``invalid_request``; a token the weak check
+    refuses: 401 ``invalid_token``; both with a ``WWW-Authenticate`` challenge (RFC 6750 §3).
     """
+    settings = request.app[SETTINGS]
     request[CURRENT_USER] = None
-    header = request.headers.get(hdrs.AUTHORIZATION)
-    if header is None:
-        return await handler(request)
+    headers = request.headers.getall(hdrs.AUTHORIZATION, [])
     try:
-        token = parse_bearer(header)
+        if "access_token" in request.query:
+            raise InvalidRequest(f"a token in the URL is not accepted; {RIGHT_FORM}")
+        if len(headers) > 1:
+            raise InvalidRequest(f"the request has {len(headers)} Authorization headers; {RIGHT_FORM}")
+        if headers:
+            token = parse_bearer(headers[0])
+            request[CURRENT_USER] = await authenticate_weakly(token, request.app)
     except InvalidRequest as problem:
-        raise json_error(web.HTTPBadRequest, "invalid_request", str(problem)) from None
-    verify = VERIFIERS[request.app[WEAKNESS]]
-    try:
-        claims = await verify(token, request.app)
-        request[CURRENT_USER] = user_from_claims(claims, request.app[USERS])
-    except Exception as problem:  # whatever the weak check trips on, the lab answers 401, never 500
-        message = f"the twin refused the token ({type(problem).__name__})"
-        raise json_error(web.HTTPUnauthorized, "invalid_token", message) from None
+        raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None
+    except InvalidToken as problem:
+        raise bearer_error(web.HTTPUnauthorized, "invalid_token", str(problem), settings) from None
     return await handler(request)
 
 
