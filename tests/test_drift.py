@@ -30,6 +30,8 @@ def _without_docstrings(node: ast.AST) -> str:
 def package_definitions() -> dict[str, tuple[Path, ast.AST]]:
     found: dict[str, tuple[Path, ast.AST]] = {}
     for path in sorted((ROOT / "tutorial_src").rglob("*.py")):
+        if "check" in path.relative_to(ROOT / "tutorial_src").parts[:-1]:
+            continue  # checkers are called by notebooks, never taught; their names may repeat taught ones
         for name, node in top_level_definitions(path.read_text()).items():
             found.setdefault(name, (path, node))
     return found
@@ -49,8 +51,7 @@ SHARED = [row for row in notebook_definitions() if row[1] in PACKAGE]
 
 
 def test_notebooks_teach_package_code():
-    # Each notebook after the first shows at least one real function of the package; if this fails the
-    # drift test below checks nothing.
+    # If no notebook defines a function of the package, the drift test below checks nothing.
     assert SHARED, "no notebook defines a function of tutorial_src"
 
 
