@@ -229,6 +229,14 @@ async def test_rs256_twins_refuse_a_token_signed_with_another_key(twin, weakness
         assert (await admin_users(vulnerable, hs256))[0] == 401
 
 
+async def test_kid_path_twin_reads_a_bounded_key(twin, client):
+    # /dev/zero is endless: the twin reads 4 KiB of it, refuses the token, and answers.
+    vulnerable = await twin("kid_path")
+    header = {"alg": "HS256", "kid": "../../../../../../../../dev/zero"}
+    forged = forge_token(header, alice_claims_as_admin(await login(client)), ATTACKER_KEY)
+    assert (await admin_users(vulnerable, forged))[0] == 401
+
+
 async def test_kid_sql_twin_refuses_an_unknown_kid(twin, client):
     vulnerable = await twin("kid_sql")
     forged = forge_token({"alg": "HS256", "kid": "old-key"}, alice_claims_as_admin(await login(client)), ATTACKER_KEY)

@@ -50,6 +50,8 @@ from .tokens import REQUIRED_CLAIMS, decode_access_token
 WEAK_SECRET = "our-company-jwt-secret-key-do-not-share"
 #: The key id of the twins' own key when a token names none (``kid_path`` and ``kid_sql``).
 DEFAULT_KID = "current"
+#: The most the ``kid_path`` twin reads from a key file, in bytes.
+MAX_KEY_BYTES = 4096
 
 WEAKNESS = web.AppKey("weakness", str)
 PUBLIC_KEY_PEM = web.AppKey("public_key_pem", bytes)
@@ -141,7 +143,8 @@ async def key_file_named_by_kid(token: str, app: web.Application) -> dict[str, A
     """Weakness ``kid_path``: the ``kid`` header names the key file to read from the twin's key folder."""
     kid = str(jwt.get_unverified_header(token).get("kid", DEFAULT_KID))
     # The flaw: "../" walks out of the key folder; ../../../../dev/null is an empty key the attacker knows.
-    key = (app[KEY_DIR] / kid).read_bytes()
+    with open(app[KEY_DIR] / kid, "rb") as key_file:
+        key = key_file.read(MAX_KEY_BYTES)  # a lab safety rail: /dev/zero cannot make the twin read forever
     return check_hs256_by_hand(token, key)
 
 
