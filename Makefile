@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
+BROWSER_STAMP := $(VENV)/.browser-stamp
+CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 SANITIZE := tests/nbval_sanitize.cfg
 LAB_ARGS ?=
@@ -11,10 +13,9 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 # Where `make student` writes the learners' edition, and the docs whose timings table `make nav` rewrites.
 STUDENT_DIR ?= build/student
-# (README.md joins as soon as it has the timings markers.)
-TIMING_DOCS ?= docs/instructor-guide.md $(shell grep -l 'timings:start' README.md 2>/dev/null)
+TIMING_DOCS ?= docs/instructor-guide.md README.md
 
-.PHONY: install lab test notebooks notebooks-check nav student clean
+.PHONY: install lab test test-browser chromium-check notebooks notebooks-check nav student clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,21 @@ lab: install
 test: install
 	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval --nbval-current-env \
 		--nbval-sanitize-with $(SANITIZE) $(PYTEST_ARGS)
+
+# The `browser` extra (Playwright) only for test-browser, so `make test` never needs it.
+$(BROWSER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[notebooks,test,browser]'
+	touch $(BROWSER_STAMP)
+
+# Every notebook in JupyterLab in headless Chromium, as a learner runs it; screenshots in build/screenshots/.
+# Playwright drives Debian's chromium (no browser download): apt-get install chromium.
+test-browser: chromium-check $(BROWSER_STAMP)
+	rm -rf build/screenshots
+	CHROMIUM="$(CHROMIUM)" $(BIN)/python tests/browser/run_notebooks.py --screenshots build/screenshots $(NOTEBOOKS)
+
+chromium-check:
+	@test -n "$(CHROMIUM)" && test -x "$(CHROMIUM)" || { \
+		echo "make test-browser: chromium not found; install it with: apt-get install chromium (as root)"; exit 1; }
 
 # Re-execute every notebook in place, write the navigation links and clean volatile metadata.
 notebooks: install
@@ -55,3 +71,9 @@ student: install
 
 clean:
 	rm -rf build .pytest_cache .hypothesis *.egg-info
+
+# What authentication costs: public vs protected route throughput and per-operation costs (benchmarks/).
+# Options: make bench BENCH_ARGS="--rounds 7 --duration 3 --no-cache"
+BENCH_ARGS ?=
+bench: install
+	$(BIN)/python benchmarks/auth_cost.py $(BENCH_ARGS)

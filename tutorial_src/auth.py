@@ -23,6 +23,7 @@ from .middleware import Handler
 from .models import User
 from .responses import bearer_challenge, json_error
 from .settings import Settings
+from .token_cache import VERIFIED_TOKENS, VerifiedToken, cache_key
 from .tokens import decode_access_token
 
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token, b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
@@ -88,22 +89,35 @@ def describe_token_error(error: jwt.InvalidTokenError) -> str:
 def authenticate_token(token: str, settings: Settings, users) -> User:
     """The user an access token stands for, after every check.
 
+    A token that passed every check before is found in ``token_cache.VERIFIED_TOKENS``: then only what can
+    change since - ``exp``/``nbf``/``iat`` against the clock, and whether the user still exists - is checked
+    again, and ``jwt.decode`` is skipped. Any other token gets the full verification, and is remembered only
+    once it has passed all of it.
+
     Raises:
         InvalidToken: the token is too long, fails ``decode_access_token``, has a subject that is not a user
             id, or names a user who no longer exists.
     """
     if len(token) > settings.max_token_length:
         raise InvalidToken(f"the token is longer than {settings.max_token_length} characters")
-    try:
-        claims = decode_access_token(token, settings)
-    except jwt.InvalidTokenError as error:
-        raise InvalidToken(describe_token_error(error)) from None
-    subject = claims["sub"]
-    if not subject.isascii() or not subject.isdigit():
-        raise InvalidToken("the token's subject is not a user id")
-    user = users.get_by_id(int(subject))
+    key = cache_key(token, settings)
+    verified = VERIFIED_TOKENS.get(key, settings.leeway)
+    hit = verified is not None
+    if verified is None:
+        try:
+            claims = decode_access_token(token, settings)
+        except jwt.InvalidTokenError as error:
+            raise InvalidToken(describe_token_error(error)) from None
+        subject = claims["sub"]
+        if not subject.isascii() or not subject.isdigit():
+            raise InvalidToken("the token's subject is not a user id")
+        verified = VerifiedToken.from_claims(int(subject), claims)
+    user = users.get_by_id(verified.user_id)
     if user is None:
+        VERIFIED_TOKENS.discard(key)
         raise InvalidToken("the token's user no longer exists")
+    if not hit:
+        VERIFIED_TOKENS.put(key, verified)
     return user
 
 

@@ -9,3 +9,4 @@ from .nb02 import *  # noqa: F403
 from .nb03 import *  # noqa: F403
 from .nb04 import *  # noqa: F403
 from .nb05 import *  # noqa: F403
+from .nb06 import *  # noqa: F403

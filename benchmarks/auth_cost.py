@@ -1,0 +1,234 @@
+"""What does authentication cost? Throughput of a public and a protected route, side by side, and per-op costs.
+
+``make bench`` (or ``python benchmarks/auth_cost.py --help``):
+
+1. starts the demo app once (``benchmarks/serve.py``: one process, one event loop, 127.0.0.1, a random
+   ``JWT_SECRET`` shared with this process) and logs in as the demo user alice with ``POST /login``;
+2. alternates load between a public route and the protected route ``GET /get-user`` carrying alice's valid
+   token: ``--rounds`` rounds, each loading both routes for ``--duration`` seconds with the same
+   ``--connections``; the order flips every round (ABBA), so a drift of the machine's load hits both alike;
+3. prints the requests per second of each run, the median of each route, and the ratio protected / public,
+   the median of the rounds' ratios (each round's two runs are adjacent in time, so their ratio is the least
+   noisy number here). Beside it, the server's CPU time per request (from ``/proc``, Linux): on a shared
+   machine the requests per second also measure the neighbours, the CPU time per request much less so;
+4. prints per-operation costs measured in this process with ``timeit`` (best of 5): token create, token
+   verify cold (a full ``jwt.decode``), token verify warm (``authenticate_token`` with a cache hit),
+   password verify (argon2id with the default settings).
+
+The load generator is a separate process: ``wrk`` when it is on the PATH, else ``benchmarks/loadgen.py``
+(an aiohttp client; slower, so on a small machine it may become the bottleneck and push the ratio towards 1).
+A run whose answers are not all 2xx is an error: a protected route answering 401 fast would look cheap.
+
+Which public route: ``/bench/public-user``, a twin of ``/get-user`` that ``serve.py`` adds for the benchmark.
+It does the same work - look alice up by id, ``str(user)``, her public fields, the same ``web.json_response``
+body - without ``login_required`` and without a token, so the only difference between the two routes is
+authentication itself: parse the bearer header, verify the token, find the user, the decorator's check.
+``GET /`` is not comparable: it answers a shorter body without a user lookup, and that difference (a few
+µs, a few per cent of a request) is not what authentication costs. ``--public /`` measures against it anyway.
+
+``--no-cache`` starts the server with the verified-token cache off (``VERIFIED_TOKENS.maxsize = 0``), which
+shows the cost of a full ``jwt.decode`` on every request: the "before" of the cache.
+
+The machine is shared and noisy: read the ratio, not the absolute numbers, and run it more than once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import secrets
+import shutil
+import statistics
+import subprocess
+import sys
+import timeit
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tutorial_src.auth import authenticate_token
+from tutorial_src.demo import DEMO_USERS
+from tutorial_src.models import UserStore
+from tutorial_src.passwords import password_hasher
+from tutorial_src.settings import Settings
+from tutorial_src.tokens import create_access_token, decode_access_token
+
+HERE = Path(__file__).resolve().parent
+PUBLIC_TWIN, PROTECTED = "/bench/public-user", "/get-user"
+
+
+def parse_wrk(output: str) -> tuple[int, float, int]:
+    """``(requests, requests per second, non-2xx/3xx answers)`` from ``wrk``'s report."""
+    requests_done = re.search(r"(\d+) requests in", output)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    if requests_done is None or rps is None:
+        raise RuntimeError(f"wrk printed no request count:\n{output}")
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    return int(requests_done.group(1)), float(rps.group(1)), int(bad.group(1)) if bad else 0
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` in seconds (``/proc/<pid>/stat``), ``None`` off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Run:
+    """One load run: requests per second, and the server's CPU time per request in µs (``None`` if unknown)."""
+
+    rps: float
+    cpu_us: float | None
+
+
+def load(tool: str, url: str, token: str | None, connections: int, duration: int, server_pid: int) -> Run:
+    """Load ``url`` for ``duration`` seconds from ``connections`` connections; what the server achieved.
+
+    Raises:
+        RuntimeError: the load generator failed, or some answers were not 2xx.
+    """
+    before = cpu_seconds(server_pid)
+    if tool == "wrk":
+        command = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", url]
+        if token:
+            command[1:1] = ["-H", f"Authorization: Bearer {token}"]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        count, rps, bad = parse_wrk(done.stdout)
+    else:
+        command = [sys.executable, str(HERE / "loadgen.py"), url, "--connections", str(connections),
+                   "--duration", str(duration)]
+        if token:
+            command += ["--token", token]
+        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        result = json.loads(done.stdout)
+        count, rps, bad = result["requests"], result["rps"], result["non_2xx"]
+    after = cpu_seconds(server_pid)
+    if bad:
+        raise RuntimeError(f"{bad} answers from {url} were not 2xx; the numbers would mean nothing")
+    cpu_us = None if before is None or after is None or not count else (after - before) / count * 1e6
+    return Run(rps, cpu_us)
+
+
+def best_time(action: Callable[[], object], number: int) -> float:
+    """Seconds per call of ``action``: the best of 5 ``timeit`` runs of ``number`` calls (least disturbed)."""
+    return min(timeit.repeat(action, number=number, repeat=5)) / number
+
+
+def per_operation_costs(secret: str) -> list[tuple[str, float]]:
+    """``[(operation, seconds per call), …]`` measured in this process, with the server's settings."""
+    settings = Settings(jwt_secret=secret)
+    hasher = password_hasher(settings)
+    users = UserStore(hasher)
+    alice = users.create(DEMO_USERS[0][0], DEMO_USERS[0][1])
+    token = create_access_token(alice, settings)
+    authenticate_token(token, settings, users)  # now cached
+    password_hash = alice.password_hash
+    password = DEMO_USERS[0][1]
+    return [
+        ("token create (jwt.encode)", best_time(lambda: create_access_token(alice, settings), 2000)),
+        ("token verify cold (full jwt.decode)", best_time(lambda: decode_access_token(token, settings), 2000)),
+        ("token verify warm (cache hit)", best_time(lambda: authenticate_token(token, settings, users), 20000)),
+        ("password verify (argon2id, default cost)", best_time(lambda: hasher.verify(password_hash, password), 3)),
+    ]
+
+
+def start_server(secret: str, no_cache: bool) -> tuple[subprocess.Popen[str], str]:
+    """The demo app in its own process; returns it and its base URL once it listens."""
+    command = [sys.executable, str(HERE / "serve.py")] + (["--no-cache"] if no_cache else [])
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, "JWT_SECRET": secret})
+    assert server.stdout is not None
+    line = server.stdout.readline()
+    if not line.startswith("port "):
+        server.kill()
+        raise RuntimeError(f"the server did not start (it printed {line!r})")
+    return server, f"http://127.0.0.1:{int(line.split()[1])}"
+
+
+def log_in(base: str, public: str) -> str:
+    """Alice's access token from ``POST /login``, after checking that both routes answer 200."""
+    email, password, _ = DEMO_USERS[0]
+    response = requests.post(f"{base}/login", json={"email": email, "password": password}, timeout=30)
+    response.raise_for_status()
+    token = response.json()["token"]
+    for path, headers in ((public, {}), (PROTECTED, {"Authorization": f"Bearer {token}"})):
+        requests.get(base + path, headers=headers, timeout=30).raise_for_status()
+    return token
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=6, help="rounds of public+protected runs (default 6)")
+    parser.add_argument("--duration", type=int, default=3, help="whole seconds per run (default 3)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
+    parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto",
+                        help="load generator: wrk if installed (auto), or the aiohttp client script")
+    parser.add_argument("--public", default=PUBLIC_TWIN,
+                        help=f"the public route to compare with (default {PUBLIC_TWIN}; '/' is the index)")
+    parser.add_argument("--no-cache", action="store_true", help="serve with the verified-token cache off")
+    args = parser.parse_args(argv)
+    sys.stdout.reconfigure(line_buffering=True)  # rounds show as they finish, also under make
+    tool = args.tool if args.tool != "auto" else ("wrk" if shutil.which("wrk") else "python")
+    secret = secrets.token_urlsafe(32)
+    public = args.public
+
+    print(f"Authentication cost: {public} (public) vs {PROTECTED} (bearer token); one server process, load from "
+          f"{tool} ({args.connections} connections), {args.rounds} rounds x {args.duration} s per route, "
+          f"token cache {'OFF' if args.no_cache else 'on'}")
+    server, base = start_server(secret, args.no_cache)
+    try:
+        token = log_in(base, public)
+        for path, auth in ((public, None), (PROTECTED, token)):  # warm-up, not counted
+            load(tool, base + path, auth, args.connections, 1, server.pid)
+        print(f"{'round':>6}  {'public rps':>10}  {'protected rps':>13}  {'ratio':>5}   server CPU per request")
+        runs: dict[str, list[Run]] = {public: [], PROTECTED: []}
+        ratios = []
+        for round_number in range(1, args.rounds + 1):
+            order = [(public, None), (PROTECTED, token)]
+            if round_number % 2 == 0:
+                order.reverse()
+            for path, auth in order:
+                runs[path].append(load(tool, base + path, auth, args.connections, args.duration, server.pid))
+            pub, pro = runs[public][-1], runs[PROTECTED][-1]
+            ratios.append(pro.rps / pub.rps)
+            print(f"{round_number:>6}  {pub.rps:>10.0f}  {pro.rps:>13.0f}  {ratios[-1]:>5.2f}   {cpu_text(pub, pro)}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    median_pub = Run(statistics.median(r.rps for r in runs[public]), median_cpu(runs[public]))
+    median_pro = Run(statistics.median(r.rps for r in runs[PROTECTED]), median_cpu(runs[PROTECTED]))
+    print(f"{'median':>6}  {median_pub.rps:>10.0f}  {median_pro.rps:>13.0f}  {'':>5}   {cpu_text(median_pub, median_pro)}")
+    print(f"ratio protected/public (requests per second, median of rounds): {statistics.median(ratios):.2f}"
+          f"{'  (token cache OFF)' if args.no_cache else ''}")
+    if median_pub.cpu_us and median_pro.cpu_us:
+        print(f"ratio protected/public (requests per server CPU-second, medians): "
+              f"{median_pub.cpu_us / median_pro.cpu_us:.2f}")
+
+    print("per-operation costs (this process, timeit, best of 5):")
+    for name, seconds in per_operation_costs(secret):
+        shown = f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} µs"
+        print(f"  {name:<42} {shown:>10}")
+    return 0
+
+
+def median_cpu(runs: list[Run]) -> float | None:
+    """The median server CPU µs per request of ``runs``, ``None`` when it was not measured."""
+    values = [run.cpu_us for run in runs if run.cpu_us is not None]
+    return statistics.median(values) if values else None
+
+
+def cpu_text(public: Run, protected: Run) -> str:
+    """``"61 µs vs 66 µs"``, or ``"n/a"`` without ``/proc``."""
+    if public.cpu_us is None or protected.cpu_us is None:
+        return "n/a"
+    return f"{public.cpu_us:.0f} µs vs {protected.cpu_us:.0f} µs"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""The benchmark's own parsing (``benchmarks/auth_cost.py``); its numbers are read by people, not asserted."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+
+import pytest
+
+from notebook_helpers import ROOT
+
+_spec = importlib.util.spec_from_file_location("auth_cost", ROOT / "benchmarks" / "auth_cost.py")
+auth_cost = importlib.util.module_from_spec(_spec)
+sys.modules["auth_cost"] = auth_cost  # dataclasses look their module up there
+_spec.loader.exec_module(auth_cost)
+
+WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:40000/get-user
+  1 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     2.51ms  512.00us  10.00ms   90.00%
+    Req/Sec     6.40k   300.00     7.00k    80.00%
+  19200 requests in 3.00s, 5.20MB read
+{extra}Requests/sec:   6400.00
+Transfer/sec:      1.73MB
+"""
+
+
+def test_parse_wrk_reads_count_and_rate():
+    assert auth_cost.parse_wrk(WRK_OUTPUT.format(extra="")) == (19200, 6400.0, 0)
+
+
+def test_parse_wrk_reads_non_2xx_answers():
+    output = WRK_OUTPUT.format(extra="  Non-2xx or 3xx responses: 19200\n")
+    assert auth_cost.parse_wrk(output)[2] == 19200
+
+
+def test_parse_wrk_refuses_output_without_numbers():
+    with pytest.raises(RuntimeError, match="no request count"):
+        auth_cost.parse_wrk("unable to connect to 127.0.0.1:1 Connection refused")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_cpu_seconds_of_a_live_process():
+    assert auth_cost.cpu_seconds(os.getpid()) > 0
+
+
+def test_cpu_seconds_of_no_process_is_none():
+    assert auth_cost.cpu_seconds(2**31 - 1) is None
+
+
+def test_cpu_text_and_median():
+    run, unknown = auth_cost.Run(1000.0, 61.2), auth_cost.Run(1000.0, None)
+    assert auth_cost.cpu_text(run, auth_cost.Run(900.0, 66.0)) == "61 µs vs 66 µs"
+    assert auth_cost.cpu_text(run, unknown) == "n/a"
+    assert auth_cost.median_cpu([run, auth_cost.Run(1.0, 70.0), unknown]) == pytest.approx(65.6)
+    assert auth_cost.median_cpu([unknown]) is None

@@ -1,0 +1,154 @@
+"""A bounded cache of verified access tokens, so a client sending the same token again skips ``jwt.decode``.
+
+One ``jwt.decode`` of an HS256 token costs tens of microseconds, most of it PyJWT's generic machinery around
+a 1–2 µs HMAC. A client usually sends the same token for its whole lifetime (15 min by default), so the
+server can remember "this exact token passed every check" and, on the next request, redo only the checks
+whose answer can change with time or with the user store:
+
+- the signature, algorithm, issuer, audience and required claims depend only on the token and the settings:
+  they are in the cache key (``cache_key``), so a hit means they passed for exactly this token and settings;
+- ``exp``, ``nbf`` and ``iat`` depend on the clock: ``TokenCache.get`` re-checks them on every hit, with the
+  same comparisons and leeway as PyJWT (``jwt/api_jwt.py``, ``_validate_exp`` …), and drops the entry when one
+  fails - the caller then runs the full verification, which refuses with PyJWT's own error;
+- the user may have been deleted: the caller looks the user up on every hit (``auth.authenticate_token``).
+
+Only a token that passed *every* check is stored (``put`` is called last), so a refused token is never
+remembered as good. The cache is bounded (least recently used entries go first) and its writes take a lock,
+so threads (a notebook's background server) can share it; each gunicorn worker process has its own.
+
+Why not ``functools.lru_cache``: it stores whatever the function returns, and can neither re-check an entry
+on a hit nor drop a single entry, and the rule here is "store only after the user check, re-check on a hit".
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from typing import Any
+
+from .settings import Settings
+
+#: How many verified tokens the app's cache holds: about one per client active within a token's lifetime.
+DEFAULT_MAXSIZE = 1024
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    """What the server keeps of a token that passed every check (never the claims a client could change).
+
+    Attributes:
+        user_id: the ``sub`` claim as an integer user id.
+        issued_at: ``iat``, in seconds since the epoch (UTC).
+        not_before: ``nbf`` in seconds since the epoch, or ``None`` when the token has none.
+        expires_at: ``exp``, in seconds since the epoch (UTC).
+    """
+
+    user_id: int
+    issued_at: int
+    not_before: int | None
+    expires_at: int
+
+    @classmethod
+    def from_claims(cls, user_id: int, claims: dict[str, Any]) -> VerifiedToken:
+        """From the claims ``jwt.decode`` returned (it has checked that the times are integers)."""
+        nbf = claims.get("nbf")
+        return cls(user_id, int(claims["iat"]), None if nbf is None else int(nbf), int(claims["exp"]))
+
+    def times_hold(self, now: float, leeway: float) -> bool:
+        """Whether ``iat``, ``nbf`` and ``exp`` still pass at ``now`` (seconds since the epoch).
+
+        The same comparisons as PyJWT: ``iat`` and ``nbf`` may lie at most ``leeway`` seconds in the future;
+        the token is expired once ``exp <= now - leeway`` (RFC 7519 §4.1.4–4.1.6).
+        """
+        if self.issued_at > now + leeway:
+            return False
+        if self.not_before is not None and self.not_before > now + leeway:
+            return False
+        return self.expires_at > now - leeway
+
+
+def cache_key(token: str, settings: Settings) -> Hashable:
+    """The key of a verdict: the exact token and every setting that changes whether it passes.
+
+    Secret (signature), algorithm (allow-list), issuer, audience and leeway; a change of any of them makes a
+    different key, so a verdict reached under other settings is never reused.
+    """
+    return (
+        token,
+        settings.jwt_secret,
+        settings.jwt_algorithm,
+        settings.issuer,
+        settings.audience,
+        settings.leeway,
+    )
+
+
+class TokenCache:
+    """A thread-safe, bounded map from ``cache_key`` to ``VerifiedToken``, least recently used out first.
+
+    Args:
+        maxsize: the most entries kept; ``0`` disables the cache (``put`` stores nothing).
+        clock: seconds since the epoch (UTC), ``time.time`` by default; tests pass a fake clock.
+
+    Raises:
+        ValueError: ``maxsize`` is negative.
+    """
+
+    def __init__(self, maxsize: int = DEFAULT_MAXSIZE, clock: Callable[[], float] = time.time) -> None:
+        if maxsize < 0:
+            raise ValueError("maxsize must be zero (disabled) or a positive number of entries")
+        self.maxsize = maxsize
+        self.clock = clock
+        self._entries: OrderedDict[Hashable, VerifiedToken] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, leeway: float) -> VerifiedToken | None:
+        """The entry for ``key`` if its times still hold now; ``None`` on a miss or when they no longer do.
+
+        An entry whose times fail is removed, so the caller's full verification decides (and refuses).
+        """
+        # No lock on this, the hot path: each dict operation is atomic in CPython, and an entry another thread
+        # evicts meanwhile was still a valid verdict when read. Writes (put, eviction) take the lock.
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if not entry.times_hold(self.clock(), leeway):
+            self.discard(key)
+            return None
+        try:
+            self._entries.move_to_end(key)
+        except KeyError:  # evicted by another thread since the get above
+            pass
+        return entry
+
+    def put(self, key: Hashable, entry: VerifiedToken) -> None:
+        """Remember a token that passed every check, evicting the least recently used beyond ``maxsize``."""
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+
+    def discard(self, key: Hashable) -> None:
+        """Forget ``key`` if it is there (its user was deleted, say)."""
+        with self._lock:
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        """Forget every entry."""
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._entries
+
+
+#: The cache ``auth.authenticate_token`` uses, shared by every app of this process (the key holds the
+#: settings). ``VERIFIED_TOKENS.maxsize = 0`` turns it off, as ``make bench BENCH_ARGS=--no-cache`` does.
+VERIFIED_TOKENS = TokenCache()
