@@ -11,6 +11,8 @@ LAB_ARGS ?=
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
+# One pytest worker per core; --dist loadfile keeps every cell of a notebook in the same worker and kernel.
+XDIST ?= -n auto --dist loadfile
 # Where `make student` writes the learners' edition, and the docs whose timings table `make nav` rewrites.
 STUDENT_DIR ?= build/student
 TIMING_DOCS ?= docs/instructor-guide.md README.md
@@ -34,7 +36,7 @@ lab: install
 
 test: install
 	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval --nbval-current-env \
-		--nbval-sanitize-with $(SANITIZE) $(PYTEST_ARGS)
+		--nbval-sanitize-with $(SANITIZE) $(XDIST) $(PYTEST_ARGS)
 
 # The `browser` extra (Playwright) only for test-browser, so `make test` never needs it.
 $(BROWSER_STAMP): $(STAMP)
