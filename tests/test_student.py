@@ -15,6 +15,7 @@ from nbclient import NotebookClient
 from lesson_factory import lesson_cells, write_series
 from notebook_helpers import NOTEBOOKS, code_cells
 from tutorial_src.check import NOT_YET_PREFIX, PASSED_PREFIX
+from tutorial_src.lesson import output_text
 from tutorial_src.nbtools import NAV_TAG, CurrentEnvKernelManager
 from tutorial_src.student import (
     BEGIN_SOLUTION,
@@ -209,16 +210,6 @@ async def _execute(paths: list[Path], concurrency: int) -> dict[Path, nbformat.N
 
 def execute_all(paths: list[Path]) -> dict[Path, nbformat.NotebookNode]:
     return asyncio.run(_execute(paths, concurrency=max(1, min(len(paths), os.cpu_count() or 1))))
-
-
-def output_text(cell: nbformat.NotebookNode) -> str:
-    parts = []
-    for output in cell.get("outputs", []):
-        if output.output_type == "stream":
-            parts.append(output.text)
-        elif output.output_type in ("execute_result", "display_data"):
-            parts.append(str(output.get("data", {}).get("text/plain", "")))
-    return "".join(parts)
 
 
 def run_problems(nb: nbformat.NotebookNode) -> list[str]:

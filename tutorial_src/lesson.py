@@ -200,7 +200,8 @@ def _used_names(tree: ast.Module) -> set[str]:
     return {node.id for node in ast.walk(tree) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)}
 
 
-def _output_text(cell: nbformat.NotebookNode) -> str:
+def output_text(cell: nbformat.NotebookNode) -> str:
+    """The text a code cell shows: its streams and the ``text/plain`` of its results and displays."""
     parts = []
     for output in cell.get("outputs", []):
         if output.output_type == "stream":
@@ -251,7 +252,7 @@ def exercise_problems(nb: nbformat.NotebookNode, *, checkers: set[str], passed_p
                 problems.append(f"checker cell {j}: check.{name} is not a checker in tutorial_src.check")
         if checker_tree and defined and not (_used_names(checker_tree) & defined):
             problems.append(f"checker cell {j}: does not pass the exercise's {', '.join(sorted(defined))}")
-        if passed_prefix not in _output_text(checker):
+        if passed_prefix not in output_text(checker):
             problems.append(
                 f"checker cell {j}: the stored output is not the success line (the reference solution must "
                 "pass its checker; run `make notebooks`)"
