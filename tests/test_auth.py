@@ -7,6 +7,7 @@ status, ``error`` code and ``WWW-Authenticate`` challenge it must get back. No r
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import uuid
 import warnings
@@ -378,6 +379,13 @@ def test_authenticate_token_returns_the_user(settings, users, minter):
 def test_authenticate_token_refuses_a_long_token_before_decoding(settings, users):
     with pytest.raises(InvalidToken, match="longer than"):
         authenticate_token("a" * (settings.max_token_length + 1), settings, users)
+
+
+def test_authenticate_token_refuses_a_subject_too_long_for_int(settings, users, minter):
+    # int() refuses more than 4300 digits (ValueError, a 500); a longer max_token_length lets such a sub through.
+    roomy = dataclasses.replace(settings, max_token_length=20_000)
+    with pytest.raises(InvalidToken, match="subject is not a user id"):
+        authenticate_token(minter.token(sub="1" * 5000), roomy, users)
 
 
 def test_bearer_error_carries_the_challenge(settings):

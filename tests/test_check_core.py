@@ -178,3 +178,36 @@ def test_describe_exception_without_a_traceback():
 def test_safe_repr():
     assert safe_repr([1, 2]) == "[1, 2]"
     assert safe_repr("a" * 300, limit=10) == "'aaaaaaaa…"
+
+
+# --- answers a checker must survive without a traceback or a warning on stderr ------------------------------
+
+
+def test_async_def_answer_is_reported_without_a_never_awaited_warning():
+    import gc
+    import warnings
+
+    async def answer(number):
+        return number * 2
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = check_double(answer)
+        gc.collect()
+    assert_not_yet(result, "async def")
+    assert not [w for w in caught if "never awaited" in str(w.message)]
+
+
+def test_exit_in_the_answer_is_reported_not_raised():
+    import sys
+
+    result = check_double(lambda number: sys.exit(3))
+    assert_not_yet(result, "SystemExit")
+
+
+def test_keyboard_interrupt_still_stops_the_check():
+    def answer(number):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        check_double(answer)

@@ -230,6 +230,35 @@ async def test_malformed_form(client, content_type, body):
     assert error["message"] == "the form body is malformed"
 
 
+def _multipart(*parts: bytes) -> bytes:
+    return b"".join(b"--XX\r\n" + part + b"\r\n" for part in parts) + b"--XX--\r\n"
+
+
+_EMAIL_PART = b'Content-Disposition: form-data; name="email"'
+_PASSWORD_PART = b'Content-Disposition: form-data; name="password"\r\n\r\npw'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # aiohttp raises RuntimeError for these two...
+        _multipart(_EMAIL_PART + b"\r\nContent-Transfer-Encoding: bogus\r\n\r\na", _PASSWORD_PART),
+        _multipart(b'Content-Disposition: form-data; name="_charset_"\r\n\r\n' + b"x" * 40, _PASSWORD_PART),
+        # ...and its HTTP parser errors (BadHttpMessage, InvalidHeader, LineTooLong) for broken part headers.
+        _multipart(_EMAIL_PART + b"".join(b"\r\nX-%d: y" % i for i in range(200)) + b"\r\n\r\na", _PASSWORD_PART),
+        _multipart(_EMAIL_PART + b"\r\nno colon here\r\n\r\na", _PASSWORD_PART),
+        _multipart(_EMAIL_PART + b"\r\nX-Long: " + b"y" * 10_000 + b"\r\n\r\na", _PASSWORD_PART),
+    ],
+    ids=["unknown-transfer-encoding", "charset-field-too-long", "too-many-part-headers", "part-header-without-colon",
+         "part-header-too-long"],
+)
+async def test_multipart_parts_aiohttp_cannot_parse_are_400_not_500(client, body):
+    headers = {"Content-Type": "multipart/form-data; boundary=XX"}
+    response = await client.post("/login", data=body, headers=headers)
+    error = await assert_error(response, 400, "invalid_request")
+    assert error["message"] == "the form body is malformed"
+
+
 # --- 415 ----------------------------------------------------------------------------------------------------
 
 

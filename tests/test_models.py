@@ -145,6 +145,29 @@ def test_concurrent_creates_of_one_email_make_one_user(settings):
     assert len(store) == 1
 
 
+def test_get_by_email_is_safe_while_another_thread_adds_a_user(settings):
+    # "Safe to use from several threads": get_by_email (so every login) iterated over the users without the
+    # lock, and a create in another thread meanwhile raised "dictionary changed size during iteration".
+    import threading
+
+    store = UserStore.from_settings(settings)
+    writer = threading.Thread(target=store.create, args=("bob@example.com", "pw"))
+
+    class AddsAUserWhenCompared(str):
+        __hash__ = str.__hash__
+
+        def __eq__(self, other):
+            if not writer.is_alive() and writer.ident is None:
+                writer.start()
+                writer.join(timeout=0.5)  # with the lock held by the lookup, the create waits until it ends
+            return str.__eq__(self, other)
+
+    store._by_id[99] = User(id=99, email=AddsAUserWhenCompared("alice@example.com"), password_hash="x")
+    assert store.get_by_email("nobody@example.com") is None
+    writer.join(timeout=5)
+    assert store.get_by_email("bob@example.com") is not None
+
+
 # --- passwords are stored as argon2id hashes ----------------------------------------------------------------
 
 

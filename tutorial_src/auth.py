@@ -110,7 +110,8 @@ def authenticate_token(token: str, settings: Settings, users) -> User:
         except jwt.InvalidTokenError as error:
             raise InvalidToken(describe_token_error(error)) from None
         subject = claims["sub"]
-        if not subject.isascii() or not subject.isdigit():
+        # ASCII digits only ("٣".isdigit() is true), at most 19 like an int64: int() refuses > 4300 (a 500).
+        if not subject.isascii() or not subject.isdigit() or len(subject) > 19:
             raise InvalidToken("the token's subject is not a user id")
         verified = VerifiedToken.from_claims(int(subject), claims)
     user = users.get_by_id(verified.user_id)

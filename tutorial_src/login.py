@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from .errors import InvalidCredentials
 from .keys import SETTINGS, USERS
@@ -42,7 +43,8 @@ async def read_credentials(request: web.Request) -> tuple[str, str]:
     elif request.content_type in FORM_TYPES:
         try:
             body = await request.post()
-        except (ValueError, LookupError, web.RequestPayloadError):
+        # RuntimeError, HttpProcessingError: a part aiohttp cannot parse (unknown transfer encoding, bad headers).
+        except (ValueError, LookupError, RuntimeError, HttpProcessingError, web.RequestPayloadError):
             raise json_error(web.HTTPBadRequest, "invalid_request", "the form body is malformed") from None
     else:
         raise json_error(

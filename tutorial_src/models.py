@@ -85,7 +85,9 @@ class UserStore:
 
     def get_by_email(self, email: str) -> User | None:
         """The user with this email (case-insensitive), or ``None``."""
-        return self._find_email(email.strip().lower())
+        email = email.strip().lower()
+        with self._lock:  # the lookup iterates over the users: a create or delete meanwhile would break it
+            return self._find_email(email)
 
     def delete(self, user_id: int) -> bool:
         """Remove a user; ``True`` if there was one. Tokens already issued to them stop working."""
@@ -117,4 +119,5 @@ class UserStore:
         return len(self._by_id)
 
     def _find_email(self, email: str) -> User | None:
+        # Callers hold self._lock.
         return next((user for user in self._by_id.values() if user.email == email), None)

@@ -53,7 +53,8 @@ class VerifiedToken:
 
     @classmethod
     def from_claims(cls, user_id: int, claims: dict[str, Any]) -> VerifiedToken:
-        """From the claims ``jwt.decode`` returned (it has checked that the times are integers)."""
+        """From the claims ``jwt.decode`` returned. PyJWT checked that ``int()`` reads each time, not that it is
+        an integer: a float, a numeric string or a bool pass too, and ``int()`` here gives what PyJWT compared."""
         nbf = claims.get("nbf")
         return cls(user_id, int(claims["iat"]), None if nbf is None else int(nbf), int(claims["exp"]))
 

@@ -8,6 +8,7 @@ failing case with a hint, starting with ``NOT_YET_PREFIX``. Whatever the answer 
 
 from __future__ import annotations
 
+import inspect
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from typing import Any
 
 PASSED_PREFIX = "✅ Well done:"
 NOT_YET_PREFIX = "❌ Not yet:"
+#: What an ``async def`` answer is told: the checkers call the learner's function and never await it.
+ASYNC_ANSWER = "write a plain `def`, not `async def`: the checker calls your function and does not await it"
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,20 @@ def describe_exception(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}{where}"
 
 
+def closed_coroutine(value: Any) -> bool:
+    """Whether ``value`` is a coroutine, i.e. the answer was ``async def``; it is closed first, so Python does
+    not print "coroutine … was never awaited" on stderr when it is garbage-collected."""
+    if inspect.iscoroutine(value):
+        value.close()
+        return True
+    return False
+
+
 def run_cases(answer: Any, cases: Iterable[Case], summary: str) -> CheckResult:
     """Call ``answer(*case.args)`` for each case and stop at the first wrong outcome.
 
-    ``NotImplementedError`` means the exercise is not started yet and is reported as such.
+    ``NotImplementedError`` means the exercise is not started yet and is reported as such; an ``async def``
+    answer is reported as one. Only ``KeyboardInterrupt`` (the learner stopping the cell) propagates.
     """
     if not callable(answer):
         return not_yet(f"expected a function, got {type(answer).__name__}")
@@ -88,8 +101,12 @@ def run_cases(answer: Any, cases: Iterable[Case], summary: str) -> CheckResult:
             value = answer(*case.args)
         except NotImplementedError:
             return not_yet("the exercise is not done yet - replace `raise NotImplementedError` with your code.")
-        except Exception as exc:  # a learner's bug is a result to report, not a crash
+        except KeyboardInterrupt:  # the learner stopped the cell: stop the check too
+            raise
+        except BaseException as exc:  # a learner's bug (even exit()) is a result to report, not a crash
             error = exc
+        if closed_coroutine(value):
+            return not_yet(ASYNC_ANSWER)
         try:
             hint = case.expect(value, error)
         except Exception as exc:  # e.g. the answer returned a type the expectation cannot compare

@@ -27,7 +27,7 @@ from ..models import UserStore
 from ..server import BackgroundServer
 from ..settings import fast_test_settings
 from ..tokens import create_access_token
-from ._core import Case, CheckResult, describe_exception, not_yet, run_cases, returns
+from ._core import Case, CheckResult, closed_coroutine, describe_exception, not_yet, run_cases, returns
 
 __all__ = ["admin_required_decorator", "owner_or_admin_decorator"]
 
@@ -37,7 +37,8 @@ ALICE, ADMIN = "alice@example.com", "admin@example.com"
 
 
 class _Recorder(logging.Handler):
-    """Keeps the server's error logs (a crash in the learner's code) instead of printing them on stderr."""
+    """Keeps the server's error logs (a crash in the learner's code, or aiohttp's "Missing return statement on
+    request handler") instead of printing them on stderr."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,21 +46,26 @@ class _Recorder(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         error = record.exc_info[1] if record.exc_info else None
-        self.messages.append(describe_exception(error) if error else record.getMessage())
+        # aiohttp's own message says what the handler did wrong; its exception (None.prepare) does not.
+        from_aiohttp = record.name.startswith("aiohttp")
+        self.messages.append(describe_exception(error) if error and not from_aiohttp else record.getMessage())
 
 
 @contextmanager
 def _quiet_server_errors() -> Iterator[_Recorder]:
-    logger = logging.getLogger("tutorial_src.middleware")
+    # tutorial_src.middleware logs what error_middleware catches; aiohttp.server what a handler returns wrong.
+    loggers = [logging.getLogger(name) for name in ("tutorial_src.middleware", "aiohttp.server")]
     recorder = _Recorder()
-    saved = logger.propagate
-    logger.addHandler(recorder)
-    logger.propagate = False
+    saved = [logger.propagate for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(recorder)
+        logger.propagate = False
     try:
         yield recorder
     finally:
-        logger.removeHandler(recorder)
-        logger.propagate = saved
+        for logger, propagate in zip(loggers, saved):
+            logger.removeHandler(recorder)
+            logger.propagate = propagate
 
 
 def _decorate(decorator: Decorator, handler: Callable[..., Any]) -> tuple[Any, CheckResult | None]:
@@ -68,11 +74,17 @@ def _decorate(decorator: Decorator, handler: Callable[..., Any]) -> tuple[Any, C
         wrapped = decorator(handler)
     except NotImplementedError:
         return None, not_yet("the exercise is not done yet - replace `raise NotImplementedError` with your code.")
-    except Exception as error:  # a learner's bug is a result to report
+    except KeyboardInterrupt:  # the learner stopped the cell
+        raise
+    except BaseException as error:  # a learner's bug (even exit()) is a result to report
         return None, not_yet(f"decorating a handler raised {describe_exception(error)}")
+    if closed_coroutine(wrapped):
+        return None, not_yet("the decorator itself is a plain `def` (only the wrapper it returns is `async def`)")
     if not inspect.iscoroutinefunction(wrapped):
         return None, not_yet("the decorator must return an `async def` function (aiohttp awaits handlers)")
-    if wrapped.__name__ != handler.__name__ or wrapped.__doc__ != handler.__doc__:
+    # getattr: inspect.iscoroutinefunction also accepts a functools.partial, which has no __name__.
+    name, doc = getattr(wrapped, "__name__", None), getattr(wrapped, "__doc__", None)
+    if name != handler.__name__ or doc != handler.__doc__:
         return None, not_yet("the handler's name or docstring got lost - decorate the wrapper with @functools.wraps")
     return wrapped, None
 

@@ -15,7 +15,7 @@ from ..demo import demo_user_store
 from ..server import BackgroundServer
 from ..settings import fast_test_settings
 from ..vulnerable import create_vulnerable_app
-from ._core import CheckResult, describe_exception, not_yet, passed
+from ._core import ASYNC_ANSWER, CheckResult, closed_coroutine, describe_exception, not_yet, passed, safe_repr
 
 __all__ = ["DEFENCE_CHOICES", "forge_none_token", "name_the_defence"]
 
@@ -73,16 +73,20 @@ def name_the_defence(answer: Any) -> CheckResult:
             answers = answer()
         except NotImplementedError:
             return not_yet("the exercise is not done yet - replace `raise NotImplementedError` with your code.")
-        except Exception as error:  # a learner's bug is a result to report
+        except KeyboardInterrupt:  # the learner stopped the cell
+            raise
+        except BaseException as error:  # a learner's bug (even exit()) is a result to report
             return not_yet(f"the function raised {describe_exception(error)}")
+        if closed_coroutine(answers):
+            return not_yet(ASYNC_ANSWER)
     if not isinstance(answers, dict):
         return not_yet(f"expected a dict like {{'alg_none': 'F', …}}, got {type(answers).__name__}")
     for attack, letter in _ANSWERS.items():
         given = answers.get(attack)
-        if given is None or given == "":
+        if given is None or (isinstance(given, str) and given == ""):
             return not_yet(f"no letter for '{attack}' yet (one of {', '.join(DEFENCE_CHOICES)})")
         if not isinstance(given, str) or given.strip().upper() != letter:
-            return not_yet(f"'{attack}': {given!r} is not its defence - remember, {_HINTS[attack]}.")
+            return not_yet(f"'{attack}': {safe_repr(given)} is not its defence - remember, {_HINTS[attack]}.")
     return passed("every attack has its defence.")
 
 
@@ -111,8 +115,12 @@ def _check_none_token(answer: Callable[[dict[str, Any]], Any]) -> CheckResult:
         token = answer(dict(claims))
     except NotImplementedError:
         return not_yet("the exercise is not done yet - replace `raise NotImplementedError` with your code.")
-    except Exception as error:  # a learner's bug is a result to report
+    except KeyboardInterrupt:  # the learner stopped the cell
+        raise
+    except BaseException as error:  # a learner's bug (even exit()) is a result to report
         return not_yet(f"the function raised {describe_exception(error)}")
+    if closed_coroutine(token):
+        return not_yet(ASYNC_ANSWER)
     if not isinstance(token, str):
         return not_yet(f"expected the token as a str, got {type(token).__name__}")
     try:

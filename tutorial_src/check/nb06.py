@@ -6,7 +6,18 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from ._core import Case, CheckResult, describe_exception, not_yet, passed, returns, run_cases
+from ._core import (
+    ASYNC_ANSWER,
+    Case,
+    CheckResult,
+    closed_coroutine,
+    describe_exception,
+    not_yet,
+    passed,
+    returns,
+    run_cases,
+    safe_repr,
+)
 
 __all__ = ["HIT_CHECK_MENU", "checks_on_hit", "bounded_put"]
 
@@ -46,10 +57,14 @@ def checks_on_hit(answer: Callable[[], Any]) -> CheckResult:
         chosen = answer()
     except NotImplementedError:
         return not_yet("the exercise is not done yet - replace `raise NotImplementedError` with your code.")
-    except Exception as error:  # a learner's bug is a result to report
+    except KeyboardInterrupt:  # the learner stopped the cell
+        raise
+    except BaseException as error:  # a learner's bug (even exit()) is a result to report
         return not_yet(f"the function raised {describe_exception(error)}")
+    if closed_coroutine(chosen):
+        return not_yet(ASYNC_ANSWER)
     if not isinstance(chosen, (set, frozenset)) or not all(isinstance(name, str) for name in chosen):
-        return not_yet(f"return a set of names such as {{'expiry'}}, not {chosen!r}")
+        return not_yet(f"return a set of names such as {{'expiry'}}, not {safe_repr(chosen)}")
     unknown = sorted(chosen - HIT_CHECK_MENU)
     if unknown:
         return not_yet(f"{unknown[0]!r} is not on the menu; pick from {sorted(HIT_CHECK_MENU)}")
@@ -72,6 +87,8 @@ def _play(answer: Callable[..., Any], steps: list[tuple[str, str]], maxsize: int
             entries.move_to_end(key)
         else:
             result = answer(entries, key, f"value of {key}", maxsize)
+            if closed_coroutine(result):
+                raise TypeError(ASYNC_ANSWER)
             if result is not None:
                 raise TypeError(f"the function should change `entries` in place and return None, not {result!r}")
     return list(entries)
