@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     public = args.public
 
     print(f"Authentication cost: {public} (public) vs {PROTECTED} (bearer token); one server process, load from "
-          f"{tool} ({args.connections} connections), {args.rounds} rounds x {args.duration} s per route, "
+          f"{tool} ({args.connections} connections), {args.rounds} round{'s' if args.rounds != 1 else ''} "
+          f"x {args.duration} s per route, "
           f"token cache {'OFF' if args.no_cache else 'on'}")
     server, base = start_server(secret, args.no_cache)
     try:

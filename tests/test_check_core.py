@@ -211,3 +211,21 @@ def test_keyboard_interrupt_still_stops_the_check():
 
     with pytest.raises(KeyboardInterrupt):
         check_double(answer)
+
+
+def test_a_stub_shows_the_hint_it_carries():
+    # The student edition's stub is `raise NotImplementedError("<hint>")`: the learner sees the hint.
+    def stub(value):
+        raise NotImplementedError("split once on a single space")
+
+    result = run_cases(stub, [Case("one", (1,), returns(1))], "done")
+    assert not result
+    assert repr(result).startswith(NOT_YET_PREFIX)
+    assert repr(result).endswith("Hint: split once on a single space")
+
+
+def test_a_bare_stub_has_no_hint_line():
+    def stub(value):
+        raise NotImplementedError
+
+    assert "Hint:" not in repr(run_cases(stub, [Case("one", (1,), returns(1))], "done"))

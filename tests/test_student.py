@@ -259,3 +259,12 @@ def test_student_edition_runs_and_every_checker_says_not_yet(student_runs, name)
     assert BEGIN_SOLUTION not in nbformat.writes(nb)
     assert [c for c in code_cells(nb) if CHECKER_TAG in c.metadata.get("tags", [])], "no checker cells"
     assert run_problems(nb) == []
+
+
+def test_folded_solutions_leave_the_student_edition():
+    from tutorial_src.student import without_solution_details
+
+    source = "Write it.\n\n<details><summary>Solution</summary>\n\nSplit once.\n</details>\n\nThen run the checker."
+    assert without_solution_details(source) == "Write it.\n\nThen run the checker."
+    other = "<details><summary>Why?</summary>Because.</details>"
+    assert without_solution_details(other) == other

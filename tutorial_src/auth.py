@@ -20,7 +20,7 @@ from aiohttp import hdrs, web
 from .errors import InvalidRequest, InvalidToken
 from .keys import CURRENT_USER, SETTINGS, USERS
 from .middleware import Handler
-from .models import User
+from .models import User, UserStore
 from .responses import bearer_challenge, json_error
 from .settings import Settings
 from .token_cache import VERIFIED_TOKENS, VerifiedToken, cache_key
@@ -87,7 +87,7 @@ def describe_token_error(error: jwt.InvalidTokenError) -> str:
     return "the token is invalid"
 
 
-def authenticate_token(token: str, settings: Settings, users) -> User:
+def authenticate_token(token: str, settings: Settings, users: UserStore) -> User:
     """The user an access token stands for, after every check.
 
     A token that passed every check before is found in ``token_cache.VERIFIED_TOKENS``: then only what can
@@ -123,6 +123,21 @@ def authenticate_token(token: str, settings: Settings, users) -> User:
     return user
 
 
+def bearer_token(request: web.Request) -> str | None:
+    """The bearer token the request carries, or ``None`` when it has no ``Authorization`` header.
+
+    Raises:
+        InvalidRequest: a token in the URL (RFC 6750 §2.3 allows it, §5.3 advises against it: URLs end up in
+            logs and browser history), two ``Authorization`` headers, or a malformed one (``parse_bearer``).
+    """
+    if "access_token" in request.query:
+        raise InvalidRequest(f"a token in the URL is not accepted; {RIGHT_FORM}")
+    headers = request.headers.getall(hdrs.AUTHORIZATION, [])
+    if len(headers) > 1:
+        raise InvalidRequest(f"the request has {len(headers)} Authorization headers; {RIGHT_FORM}")
+    return parse_bearer(headers[0]) if headers else None
+
+
 @web.middleware
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Put the user named by the bearer token, or ``None``, on the request under ``CURRENT_USER``.
@@ -133,15 +148,9 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     """
     settings = request.app[SETTINGS]
     request[CURRENT_USER] = None
-    headers = request.headers.getall(hdrs.AUTHORIZATION, [])
     try:
-        if "access_token" in request.query:
-            # RFC 6750 §2.3 allows it, §5.3 advises against it: URLs end up in logs and browser history.
-            raise InvalidRequest(f"a token in the URL is not accepted; {RIGHT_FORM}")
-        if len(headers) > 1:
-            raise InvalidRequest(f"the request has {len(headers)} Authorization headers; {RIGHT_FORM}")
-        if headers:
-            token = parse_bearer(headers[0])
+        token = bearer_token(request)
+        if token is not None:
             request[CURRENT_USER] = authenticate_token(token, settings, request.app[USERS])
     except InvalidRequest as problem:
         raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None

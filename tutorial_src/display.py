@@ -134,8 +134,8 @@ class TokenView:
             f'<div style="flex:1 1 20em"><b>Decoded</b> <small>({html.escape(self.summary())})</small>'
             f'<pre style="{box};color:{COLOURS["header"]}">{html.escape(self._pretty(self.header))}</pre>'
             f'<pre style="{box};color:{COLOURS["payload"]}">{html.escape(self._pretty(self.payload))}</pre>'
-            f'<pre style="{box};color:{COLOURS["signature"]}">signature: HMAC or signature over '
-            "header.payload, checked only by the server</pre>"
+            f'<p style="margin:0;padding:0.5em;color:{COLOURS["signature"]}">signature: over header.payload, '
+            "made with the server's key; only verifying it with the key proves the token genuine</p>"
             f"{problems}</div></div>"
         )
 

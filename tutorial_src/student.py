@@ -141,6 +141,17 @@ def stub_markdown(source: str) -> str:
     return "\n".join(out)
 
 
+#: A worked solution folded away in a Markdown cell: ``<details><summary>Solution</summary> … </details>``.
+SOLUTION_DETAILS = re.compile(
+    r"\n*<details>\s*<summary>\s*Solution\s*</summary>.*?</details>[ \t]*", re.DOTALL | re.IGNORECASE
+)
+
+
+def without_solution_details(source: str) -> str:
+    """``source`` without its folded ``Solution`` blocks (the instructor edition keeps them for self-study)."""
+    return SOLUTION_DETAILS.sub("", source)
+
+
 def without_magics(source: str) -> str:
     """``source`` with IPython magics (``%…``, ``!…``) blanked out, so ``ast`` can parse it."""
     lines = source.splitlines()
@@ -204,8 +215,10 @@ def student_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             if _tags(cell) & {EXERCISE_TAG, CHECKER_TAG}:
                 cell.outputs = []
                 cell.execution_count = None
-        elif cell.cell_type == "markdown" and _has_delimiter(cell.source):
-            cell.source = stub_markdown(cell.source)
+        elif cell.cell_type == "markdown":
+            if _has_delimiter(cell.source):
+                cell.source = stub_markdown(cell.source)
+            cell.source = without_solution_details(cell.source)
     return student
 
 

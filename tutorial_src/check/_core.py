@@ -57,6 +57,15 @@ def not_yet(problem: str) -> CheckResult:
     return CheckResult(False, f"{NOT_YET_PREFIX} {problem}")
 
 
+def not_started(stub: NotImplementedError) -> CheckResult:
+    """The verdict on an answer that still raises the student edition's stub, with the hint the stub carries."""
+    hint = exception_message(stub)
+    return not_yet(
+        "the exercise is not done yet - replace `raise NotImplementedError` with your code."
+        + (f" Hint: {hint}" if hint else "")
+    )
+
+
 def safe_repr(value: Any, limit: int = 200) -> str:
     """``repr(value)`` cut to ``limit`` characters; a ``__repr__`` that raises is described, never raised."""
     try:
@@ -66,15 +75,19 @@ def safe_repr(value: Any, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def exception_message(error: BaseException) -> str:
+    """``str(error)``; an exception class with a broken ``__str__`` is described, never raised."""
+    try:
+        return str(error)
+    except Exception:
+        return "<message unavailable>"
+
+
 def describe_exception(error: BaseException) -> str:
     """``TypeError: …`` with the line of the learner's code that raised it, when there is one."""
     frames = traceback.extract_tb(error.__traceback__)
     where = f" (line {frames[-1].lineno}: {frames[-1].line!s})" if frames and frames[-1].line else ""
-    try:
-        text = str(error)
-    except Exception:  # an exception class with a broken __str__
-        text = "<message unavailable>"
-    return f"{type(error).__name__}: {text}{where}"
+    return f"{type(error).__name__}: {exception_message(error)}{where}"
 
 
 def closed_coroutine(value: Any) -> bool:
@@ -99,8 +112,8 @@ def run_cases(answer: Any, cases: Iterable[Case], summary: str) -> CheckResult:
         error: BaseException | None = None
         try:
             value = answer(*case.args)
-        except NotImplementedError:
-            return not_yet("the exercise is not done yet - replace `raise NotImplementedError` with your code.")
+        except NotImplementedError as stub:
+            return not_started(stub)
         except KeyboardInterrupt:  # the learner stopped the cell: stop the check too
             raise
         except BaseException as exc:  # a learner's bug (even exit()) is a result to report, not a crash

@@ -27,7 +27,16 @@ from ..models import UserStore
 from ..server import BackgroundServer
 from ..settings import fast_test_settings
 from ..tokens import create_access_token
-from ._core import Case, CheckResult, closed_coroutine, describe_exception, not_yet, run_cases, returns
+from ._core import (
+    Case,
+    CheckResult,
+    closed_coroutine,
+    describe_exception,
+    not_started,
+    not_yet,
+    returns,
+    run_cases,
+)
 
 __all__ = ["admin_required_decorator", "owner_or_admin_decorator"]
 
@@ -72,8 +81,8 @@ def _decorate(decorator: Decorator, handler: Callable[..., Any]) -> tuple[Any, C
     """The decorated handler, or the verdict when decorating fails or gives something unusable."""
     try:
         wrapped = decorator(handler)
-    except NotImplementedError:
-        return None, not_yet("the exercise is not done yet - replace `raise NotImplementedError` with your code.")
+    except NotImplementedError as stub:
+        return None, not_started(stub)
     except KeyboardInterrupt:  # the learner stopped the cell
         raise
     except BaseException as error:  # a learner's bug (even exit()) is a result to report

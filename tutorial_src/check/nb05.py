@@ -15,7 +15,16 @@ from ..demo import demo_user_store
 from ..server import BackgroundServer
 from ..settings import fast_test_settings
 from ..vulnerable import create_vulnerable_app
-from ._core import ASYNC_ANSWER, CheckResult, closed_coroutine, describe_exception, not_yet, passed, safe_repr
+from ._core import (
+    ASYNC_ANSWER,
+    CheckResult,
+    closed_coroutine,
+    describe_exception,
+    not_started,
+    not_yet,
+    passed,
+    safe_repr,
+)
 
 __all__ = ["DEFENCE_CHOICES", "forge_none_token", "name_the_defence"]
 
@@ -71,8 +80,8 @@ def name_the_defence(answer: Any) -> CheckResult:
     if callable(answer):
         try:
             answers = answer()
-        except NotImplementedError:
-            return not_yet("the exercise is not done yet - replace `raise NotImplementedError` with your code.")
+        except NotImplementedError as stub:
+            return not_started(stub)
         except KeyboardInterrupt:  # the learner stopped the cell
             raise
         except BaseException as error:  # a learner's bug (even exit()) is a result to report
@@ -113,8 +122,8 @@ def _check_none_token(answer: Callable[[dict[str, Any]], Any]) -> CheckResult:
     claims = _admin_claims(settings)
     try:
         token = answer(dict(claims))
-    except NotImplementedError:
-        return not_yet("the exercise is not done yet - replace `raise NotImplementedError` with your code.")
+    except NotImplementedError as stub:
+        return not_started(stub)
     except KeyboardInterrupt:  # the learner stopped the cell
         raise
     except BaseException as error:  # a learner's bug (even exit()) is a result to report

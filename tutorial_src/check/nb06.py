@@ -12,6 +12,7 @@ from ._core import (
     CheckResult,
     closed_coroutine,
     describe_exception,
+    not_started,
     not_yet,
     passed,
     returns,
@@ -55,8 +56,8 @@ def checks_on_hit(answer: Callable[[], Any]) -> CheckResult:
         return not_yet(f"expected a function, got {type(answer).__name__}")
     try:
         chosen = answer()
-    except NotImplementedError:
-        return not_yet("the exercise is not done yet - replace `raise NotImplementedError` with your code.")
+    except NotImplementedError as stub:
+        return not_started(stub)
     except KeyboardInterrupt:  # the learner stopped the cell
         raise
     except BaseException as error:  # a learner's bug (even exit()) is a result to report
