@@ -5,11 +5,12 @@
 1. starts the demo app once (``benchmarks/serve.py``: one process, one event loop, 127.0.0.1, a random
    ``JWT_SECRET`` shared with this process) and logs in as the demo user alice with ``POST /login``;
 2. alternates load between a public route and the protected route ``GET /get-user`` carrying alice's valid
-   token: ``--rounds`` rounds, each loading both routes for ``--duration`` seconds with the same
-   ``--connections``; the order flips every round (ABBA), so a drift of the machine's load hits both alike;
-3. prints the requests per second of each run, the median of each route, and the ratio protected / public,
-   the median of the rounds' ratios (each round's two runs are adjacent in time, so their ratio is the least
-   noisy number here). Beside it, the server's CPU time per request (from ``/proc``, Linux): on a shared
+   token: ``--rounds`` ABBA rounds (public, protected, protected, public; every other round the other way
+   round), each run ``--duration`` seconds with the same ``--connections``, so a drift of the machine's load
+   hits both routes alike;
+3. prints the requests per second of each round (the mean of a route's two runs), the median of each route,
+   and the ratio protected / public, the median of the rounds' ratios (a round's four runs are adjacent in
+   time, so their ratio is the least noisy number here). Beside it, the server's CPU time per request (from ``/proc``, Linux): on a shared
    machine the requests per second also measure the neighbours, the CPU time per request much less so;
 4. prints per-operation costs measured in this process with ``timeit`` (best of 5): token create, token
    verify cold (a full ``jwt.decode``), token verify warm (``authenticate_token`` with a cache hit),
@@ -164,8 +165,9 @@ def log_in(base: str, public: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=6, help="rounds of public+protected runs (default 6)")
-    parser.add_argument("--duration", type=int, default=3, help="whole seconds per run (default 3)")
+    parser.add_argument("--rounds", type=int, default=8,
+                        help="ABBA rounds: public, protected, protected, public (default 8)")
+    parser.add_argument("--duration", type=int, default=2, help="whole seconds per run, 4 runs a round (default 2)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto",
                         help="load generator: wrk if installed (auto), or the aiohttp client script")
@@ -179,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     public = args.public
 
     print(f"Authentication cost: {public} (public) vs {PROTECTED} (bearer token); one server process, load from "
-          f"{tool} ({args.connections} connections), {args.rounds} round{'s' if args.rounds != 1 else ''} "
-          f"x {args.duration} s per route, "
+          f"{tool} ({args.connections} connections), {args.rounds} ABBA round{'s' if args.rounds != 1 else ''} "
+          f"x 2 x {args.duration} s per route, "
           f"token cache {'OFF' if args.no_cache else 'on'}")
     server, base = start_server(secret, args.no_cache)
     try:
@@ -191,11 +193,16 @@ def main(argv: list[str] | None = None) -> int:
         runs: dict[str, list[Run]] = {public: [], PROTECTED: []}
         ratios = []
         for round_number in range(1, args.rounds + 1):
-            order = [(public, None), (PROTECTED, token)]
+            # ABBA: public, protected, protected, public (flipped every other round). The machine's load drifts
+            # on the scale of seconds; in an ABBA round a linear drift hits both routes alike and cancels out.
+            order = [(public, None), (PROTECTED, token), (PROTECTED, token), (public, None)]
             if round_number % 2 == 0:
-                order.reverse()
+                order = order[1:3] + [order[0], order[3]]
+            measured: dict[str, list[Run]] = {public: [], PROTECTED: []}
             for path, auth in order:
-                runs[path].append(load(tool, base + path, auth, args.connections, args.duration, server.pid))
+                measured[path].append(load(tool, base + path, auth, args.connections, args.duration, server.pid))
+            for path in (public, PROTECTED):
+                runs[path].append(mean_run(measured[path]))
             pub, pro = runs[public][-1], runs[PROTECTED][-1]
             ratios.append(pro.rps / pub.rps)
             print(f"{round_number:>6}  {pub.rps:>10.0f}  {pro.rps:>13.0f}  {ratios[-1]:>5.2f}   {cpu_text(pub, pro)}")
@@ -216,6 +223,12 @@ def main(argv: list[str] | None = None) -> int:
         shown = f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} µs"
         print(f"  {name:<42} {shown:>10}")
     return 0
+
+
+def mean_run(runs: list[Run]) -> Run:
+    """The two runs of a route within an ABBA round as one: mean requests per second, mean CPU per request."""
+    cpu = [run.cpu_us for run in runs if run.cpu_us is not None]
+    return Run(statistics.fmean(run.rps for run in runs), statistics.fmean(cpu) if len(cpu) == len(runs) else None)
 
 
 def median_cpu(runs: list[Run]) -> float | None:
