@@ -99,6 +99,23 @@ def closed_coroutine(value: Any) -> bool:
     return False
 
 
+def call_answer(answer: Callable[..., Any], *args: Any) -> tuple[Any, CheckResult | None]:
+    """Call the learner's function once: ``(value, None)``, or ``(None, verdict)`` when it is still the stub,
+    raised (even ``SystemExit``: a learner's ``exit()`` is a result to report), or was ``async def``.
+    ``KeyboardInterrupt`` passes: the learner stopped the cell."""
+    try:
+        value = answer(*args)
+    except NotImplementedError as stub:
+        return None, not_started(stub)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:
+        return None, not_yet(f"the function raised {describe_exception(error)}")
+    if closed_coroutine(value):
+        return None, not_yet(ASYNC_ANSWER)
+    return value, None
+
+
 def run_cases(answer: Any, cases: Iterable[Case], summary: str) -> CheckResult:
     """Call ``answer(*case.args)`` for each case and stop at the first wrong outcome.
 

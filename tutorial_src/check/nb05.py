@@ -16,11 +16,9 @@ from ..server import BackgroundServer
 from ..settings import fast_test_settings
 from ..vulnerable import create_vulnerable_app
 from ._core import (
-    ASYNC_ANSWER,
     CheckResult,
-    closed_coroutine,
+    call_answer,
     describe_exception,
-    not_started,
     not_yet,
     passed,
     safe_repr,
@@ -78,16 +76,9 @@ def name_the_defence(answer: Any) -> CheckResult:
     """Check ``my_defences() -> {attack: letter of DEFENCE_CHOICES}`` (or the dict itself) for the nine attacks."""
     answers = answer
     if callable(answer):
-        try:
-            answers = answer()
-        except NotImplementedError as stub:
-            return not_started(stub)
-        except KeyboardInterrupt:  # the learner stopped the cell
-            raise
-        except BaseException as error:  # a learner's bug (even exit()) is a result to report
-            return not_yet(f"the function raised {describe_exception(error)}")
-        if closed_coroutine(answers):
-            return not_yet(ASYNC_ANSWER)
+        answers, verdict = call_answer(answer)
+        if verdict is not None:
+            return verdict
     if not isinstance(answers, dict):
         return not_yet(f"expected a dict like {{'alg_none': 'F', …}}, got {type(answers).__name__}")
     for attack, letter in _ANSWERS.items():
@@ -120,16 +111,9 @@ def _check_none_token(answer: Callable[[dict[str, Any]], Any]) -> CheckResult:
     settings = fast_test_settings()
     users = demo_user_store(settings)
     claims = _admin_claims(settings)
-    try:
-        token = answer(dict(claims))
-    except NotImplementedError as stub:
-        return not_started(stub)
-    except KeyboardInterrupt:  # the learner stopped the cell
-        raise
-    except BaseException as error:  # a learner's bug (even exit()) is a result to report
-        return not_yet(f"the function raised {describe_exception(error)}")
-    if closed_coroutine(token):
-        return not_yet(ASYNC_ANSWER)
+    token, verdict = call_answer(answer, dict(claims))
+    if verdict is not None:
+        return verdict
     if not isinstance(token, str):
         return not_yet(f"expected the token as a str, got {type(token).__name__}")
     try:

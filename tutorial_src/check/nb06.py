@@ -10,9 +10,8 @@ from ._core import (
     ASYNC_ANSWER,
     Case,
     CheckResult,
+    call_answer,
     closed_coroutine,
-    describe_exception,
-    not_started,
     not_yet,
     passed,
     returns,
@@ -54,16 +53,9 @@ def checks_on_hit(answer: Callable[[], Any]) -> CheckResult:
     """
     if not callable(answer):
         return not_yet(f"expected a function, got {type(answer).__name__}")
-    try:
-        chosen = answer()
-    except NotImplementedError as stub:
-        return not_started(stub)
-    except KeyboardInterrupt:  # the learner stopped the cell
-        raise
-    except BaseException as error:  # a learner's bug (even exit()) is a result to report
-        return not_yet(f"the function raised {describe_exception(error)}")
-    if closed_coroutine(chosen):
-        return not_yet(ASYNC_ANSWER)
+    chosen, verdict = call_answer(answer)
+    if verdict is not None:
+        return verdict
     if not isinstance(chosen, (set, frozenset)) or not all(isinstance(name, str) for name in chosen):
         return not_yet(f"return a set of names such as {{'expiry'}}, not {safe_repr(chosen)}")
     unknown = sorted(chosen - HIT_CHECK_MENU)
