@@ -325,6 +325,30 @@ def test_parse_bearer_refuses_malformed_headers(description, header):
         parse_bearer(header)
 
 
+def test_parse_bearer_remembers_well_formed_headers():
+    # Issue 8: the regular expression over a few hundred characters was the dearest step left on a cache hit.
+    from tutorial_src.auth import PARSED_HEADERS
+
+    assert parse_bearer.cache_parameters()["maxsize"] == PARSED_HEADERS
+    header = f"Bearer {uuid.uuid4().hex}.{uuid.uuid4().hex}.x"
+    before = parse_bearer.cache_info()
+    first = parse_bearer(header)
+    again = parse_bearer("".join(header))  # an equal string, another object: what each request brings
+    after = parse_bearer.cache_info()
+    assert first == again == header[len("Bearer "):]
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+
+
+def test_parse_bearer_refuses_a_malformed_header_every_time():
+    # lru_cache never stores a raised exception: the second call is parsed (and refused) again, with its reason.
+    before = parse_bearer.cache_info()
+    for _ in range(2):
+        with pytest.raises(InvalidRequest, match="more than one token"):
+            parse_bearer("Bearer abc def")
+    after = parse_bearer.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (2, 0)
+
+
 def test_parse_bearer_never_echoes_the_token():
     with pytest.raises(InvalidRequest) as caught:
         parse_bearer("Bearer secret-token-value!")
@@ -398,7 +422,7 @@ def test_bearer_error_carries_the_challenge(settings):
 
 
 def test_notebook_02_shows_the_shipped_constants():
-    # test_drift.py compares functions and classes; the two constants parse_bearer uses are compared here.
+    # test_drift.py compares functions and classes; the constants parse_bearer uses are compared here.
     import ast
     from pathlib import Path
 
@@ -416,5 +440,5 @@ def test_notebook_02_shows_the_shipped_constants():
     shown: dict[str, str] = {}
     for cell in code_cells(read(NOTEBOOK_DIR / "02-middleware.ipynb")):
         shown.update(assignments(python_source(cell)))
-    for name in ("BEARER_CREDENTIALS", "RIGHT_FORM"):
+    for name in ("BEARER_CREDENTIALS", "RIGHT_FORM", "PARSED_HEADERS"):
         assert shown[name] == shipped[name], f"02-middleware.ipynb shows a different {name}"

@@ -13,7 +13,7 @@ import pytest
 import tutorial_src.auth as auth
 from tutorial_src.auth import InvalidToken, authenticate_token, describe_token_error
 from tutorial_src.settings import Settings
-from tutorial_src.token_cache import VERIFIED_TOKENS, TokenCache, VerifiedToken, cache_key
+from tutorial_src.token_cache import VERIFIED_TOKENS, TokenCache, VerifiedToken, cache_key, seconds
 from tutorial_src.tokens import REQUIRED_CLAIMS, create_access_token, decode_access_token
 
 from conftest import TEST_SECRET
@@ -66,6 +66,35 @@ def test_from_claims_keeps_only_what_is_rechecked():
     assert VerifiedToken.from_claims(1, claims) == VerifiedToken(1, NOW, NOW, NOW + 900)
     del claims["nbf"]
     assert VerifiedToken.from_claims(1, claims).not_before is None
+
+
+def test_from_claims_keeps_the_times_as_floats():
+    # Issue 8: the clock gives floats; comparing a float with an int of this size costs several times more.
+    entry = VerifiedToken.from_claims(1, {"iat": NOW, "exp": NOW + 900, "nbf": str(NOW)})
+    assert all(type(value) is float for value in (entry.issued_at, entry.not_before, entry.expires_at))
+    assert entry == VerifiedToken(1, float(NOW), float(NOW), float(NOW + 900))
+
+
+@pytest.mark.parametrize(
+    ("claim", "expected"),
+    [
+        (NOW, float(NOW)),
+        (NOW + 0.9, float(NOW)),  # int() as PyJWT reads it
+        ("1700000000", float(NOW)),
+        (True, 1.0),
+        (10**400, 2.0**53),  # float(10**400) would overflow: a 500 on a token PyJWT accepts
+        (-(10**400), -(2.0**53)),
+    ],
+)
+def test_seconds_reads_like_pyjwt_and_never_overflows(claim, expected):
+    assert seconds(claim) == expected
+
+
+def test_times_beyond_the_float_range_compare_like_pyjwt():
+    entry = VerifiedToken.from_claims(1, {"iat": NOW, "exp": 10**400})
+    assert entry.times_hold(NOW, leeway=10)
+    entry = VerifiedToken.from_claims(1, {"iat": 10**400, "exp": 10**401})
+    assert not entry.times_hold(NOW, leeway=10)
 
 
 # --- TokenCache: bounded, LRU, never a stale hit --------------------------------------------------------------
@@ -294,6 +323,9 @@ def _hostile_tokens():
         "expired within the leeway": _sign(_claims(exp=now - timedelta(seconds=3))),
         "nbf in the future": _sign(_claims(nbf=now + timedelta(minutes=5))),
         "iat in the future": _sign(_claims(iat=now + timedelta(minutes=5))),
+        # Beyond the float range: float(10**400) overflows, and PyJWT accepts the first (issue 8 regression).
+        "exp 10**400": _sign(_claims(exp=10**400)),
+        "iat 10**400": _sign(_claims(iat=10**400)),
         "wrong issuer": _sign(_claims(iss="evil")),
         "wrong audience": _sign(_claims(aud="another-api")),
         "subject not a user id": _sign(_claims(sub="alice")),
@@ -355,6 +387,7 @@ def test_the_hostile_set_has_both_verdicts(settings, users):
         "valid for the admin",
         "valid with nbf in the past",
         "expired within the leeway",
+        "exp 10**400",
     ]
 
 

@@ -24,8 +24,11 @@ H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
 
 
 def _request_of(args: tuple[Any, ...]) -> web.Request:
-    # A plain handler gets the request; a web.View method gets the view, which holds the request.
+    # A plain handler gets the request; a web.View method gets the view, which holds the request. The request
+    # is tested first: isinstance() of the exact class is immediate, of an ABC such as web.View it is not.
     first = args[0]
+    if isinstance(first, web.Request):
+        return first
     return first.request if isinstance(first, web.View) else first
 
 

@@ -35,6 +35,20 @@ from .settings import Settings
 DEFAULT_MAXSIZE = 1024
 
 
+#: Whole seconds up to 2**53 (285 million years) are exact as floats.
+FLOAT_EXACT_SECONDS = 2**53
+
+
+def seconds(numeric_date: Any) -> float:
+    """A time claim as PyJWT reads it (``int(numeric_date)``), as a float clamped to ±``FLOAT_EXACT_SECONDS``.
+
+    A float because the clock (``time.time``) gives one, and CPython compares a float with a float several times
+    faster than with an int of this size. Clamped because ``float()`` of a huge int overflows, and PyJWT accepts
+    ``"exp": 10**400``: beyond ±2**53 s a time compares with today's clock exactly as the clamped one does.
+    """
+    return float(max(-FLOAT_EXACT_SECONDS, min(int(numeric_date), FLOAT_EXACT_SECONDS)))
+
+
 @dataclass(frozen=True, slots=True)
 class VerifiedToken:
     """What the server keeps of a token that passed every check (never the claims a client could change).
@@ -44,19 +58,21 @@ class VerifiedToken:
         issued_at: ``iat``, in seconds since the epoch (UTC).
         not_before: ``nbf`` in seconds since the epoch, or ``None`` when the token has none.
         expires_at: ``exp``, in seconds since the epoch (UTC).
+
+    ``from_claims`` stores the times as floats (``seconds``), like the clock: ``get`` compares them on every hit.
     """
 
     user_id: int
-    issued_at: int
-    not_before: int | None
-    expires_at: int
+    issued_at: float
+    not_before: float | None
+    expires_at: float
 
     @classmethod
     def from_claims(cls, user_id: int, claims: dict[str, Any]) -> VerifiedToken:
         """From the claims ``jwt.decode`` returned. PyJWT checked that ``int()`` reads each time, not that it is
         an integer: a float, a numeric string or a bool pass too, and ``int()`` here gives what PyJWT compared."""
         nbf = claims.get("nbf")
-        return cls(user_id, int(claims["iat"]), None if nbf is None else int(nbf), int(claims["exp"]))
+        return cls(user_id, seconds(claims["iat"]), None if nbf is None else seconds(nbf), seconds(claims["exp"]))
 
     def times_hold(self, now: float, leeway: float) -> bool:
         """Whether ``iat``, ``nbf`` and ``exp`` still pass at ``now`` (seconds since the epoch).
