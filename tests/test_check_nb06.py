@@ -8,6 +8,7 @@ import pytest
 
 from tutorial_src import check
 from tutorial_src.check import NOT_YET_PREFIX, PASSED_PREFIX
+from tutorial_src.settings import fast_test_settings
 from tutorial_src.token_cache import TokenCache, VerifiedToken
 
 
@@ -123,7 +124,8 @@ def test_bounded_put_reports_wrong_answers(answer, says):
 
 
 def test_entries_are_verified_tokens_in_the_real_cache():
-    entry = VerifiedToken(1, 0, None, 10)
+    settings = fast_test_settings(leeway=0)
+    entry = VerifiedToken(1, settings, 0.0, 10.0)
     cache = TokenCache(maxsize=1, clock=lambda: 5)
     cache.put("a", entry)
-    assert cache.get("a", 0) is entry
+    assert cache.get("a", settings) is entry

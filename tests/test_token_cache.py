@@ -13,13 +13,15 @@ import pytest
 import tutorial_src.auth as auth
 from tutorial_src.auth import InvalidToken, authenticate_token, describe_token_error
 from tutorial_src.settings import Settings
-from tutorial_src.token_cache import VERIFIED_TOKENS, TokenCache, VerifiedToken, cache_key, seconds
+from tutorial_src.token_cache import VERIFIED_TOKENS, TokenCache, VerifiedToken, seconds
 from tutorial_src.tokens import REQUIRED_CLAIMS, create_access_token, decode_access_token
 
 from conftest import TEST_SECRET
 
 NOW = 1_700_000_000
-ENTRY = VerifiedToken(user_id=1, issued_at=NOW, not_before=None, expires_at=NOW + 900)
+#: What the cache tests verify under: 10 s of leeway, like the app's default.
+SETTINGS = Settings(jwt_secret=TEST_SECRET, leeway=10)
+ENTRY = VerifiedToken(user_id=1, settings=SETTINGS, not_before=NOW, expires_at=NOW + 900)
 
 
 @pytest.fixture(autouse=True)
@@ -52,27 +54,37 @@ class FakeClock:
     ],
 )
 def test_times_hold_mirrors_pyjwt_boundaries(now, expected):
-    assert ENTRY.times_hold(now, leeway=10) is expected
+    assert ENTRY.times_hold(now) is expected
+
+
+def test_times_hold_uses_the_leeway_of_its_settings():
+    strict = VerifiedToken(1, Settings(jwt_secret=TEST_SECRET, leeway=0), NOW, NOW + 900)
+    assert strict.times_hold(NOW + 899) and not strict.times_hold(NOW + 900)
+    assert not strict.times_hold(NOW - 1)
 
 
 def test_times_hold_checks_nbf():
-    entry = VerifiedToken(user_id=1, issued_at=NOW, not_before=NOW + 60, expires_at=NOW + 900)
-    assert not entry.times_hold(NOW, leeway=10)
-    assert entry.times_hold(NOW + 50, leeway=10)
+    entry = VerifiedToken.from_claims(1, {"iat": NOW, "nbf": NOW + 60, "exp": NOW + 900}, SETTINGS)
+    assert not entry.times_hold(NOW)
+    assert entry.times_hold(NOW + 50)
 
 
-def test_from_claims_keeps_only_what_is_rechecked():
-    claims = {"sub": "1", "iat": NOW, "exp": NOW + 900, "nbf": NOW, "iss": "x", "aud": "y", "jti": "z"}
-    assert VerifiedToken.from_claims(1, claims) == VerifiedToken(1, NOW, NOW, NOW + 900)
-    del claims["nbf"]
-    assert VerifiedToken.from_claims(1, claims).not_before is None
+@pytest.mark.parametrize(
+    ("nbf", "not_before"),
+    [(None, NOW), (NOW - 60, NOW), (NOW + 60, NOW + 60)],
+    ids=["no nbf", "nbf before iat", "nbf after iat"],
+)
+def test_not_before_is_the_later_of_iat_and_nbf(nbf, not_before):
+    # PyJWT refuses when iat > now + leeway or when nbf > now + leeway: the later of the two decides.
+    claims = {"sub": "1", "iat": NOW, "exp": NOW + 900, "nbf": nbf, "iss": "x", "aud": "y", "jti": "z"}
+    assert VerifiedToken.from_claims(1, claims, SETTINGS) == VerifiedToken(1, SETTINGS, not_before, NOW + 900)
 
 
 def test_from_claims_keeps_the_times_as_floats():
     # Issue 8: the clock gives floats; comparing a float with an int of this size costs several times more.
-    entry = VerifiedToken.from_claims(1, {"iat": NOW, "exp": NOW + 900, "nbf": str(NOW)})
-    assert all(type(value) is float for value in (entry.issued_at, entry.not_before, entry.expires_at))
-    assert entry == VerifiedToken(1, float(NOW), float(NOW), float(NOW + 900))
+    entry = VerifiedToken.from_claims(1, {"iat": NOW, "exp": NOW + 900, "nbf": str(NOW)}, SETTINGS)
+    assert all(type(value) is float for value in (entry.not_before, entry.expires_at))
+    assert entry == VerifiedToken(1, SETTINGS, float(NOW), float(NOW + 900))
 
 
 @pytest.mark.parametrize(
@@ -91,10 +103,10 @@ def test_seconds_reads_like_pyjwt_and_never_overflows(claim, expected):
 
 
 def test_times_beyond_the_float_range_compare_like_pyjwt():
-    entry = VerifiedToken.from_claims(1, {"iat": NOW, "exp": 10**400})
-    assert entry.times_hold(NOW, leeway=10)
-    entry = VerifiedToken.from_claims(1, {"iat": 10**400, "exp": 10**401})
-    assert not entry.times_hold(NOW, leeway=10)
+    entry = VerifiedToken.from_claims(1, {"iat": NOW, "exp": 10**400}, SETTINGS)
+    assert entry.times_hold(NOW)
+    entry = VerifiedToken.from_claims(1, {"iat": 10**400, "exp": 10**401}, SETTINGS)
+    assert not entry.times_hold(NOW)
 
 
 # --- TokenCache: bounded, LRU, never a stale hit --------------------------------------------------------------
@@ -102,9 +114,9 @@ def test_times_beyond_the_float_range_compare_like_pyjwt():
 
 def test_miss_then_hit():
     cache = TokenCache(clock=FakeClock())
-    assert cache.get("a", 10) is None
+    assert cache.get("a", SETTINGS) is None
     cache.put("a", ENTRY)
-    assert cache.get("a", 10) is ENTRY
+    assert cache.get("a", SETTINGS) is ENTRY
     assert "a" in cache and len(cache) == 1
 
 
@@ -112,7 +124,7 @@ def test_least_recently_used_goes_first():
     cache = TokenCache(maxsize=2, clock=FakeClock())
     cache.put("a", ENTRY)
     cache.put("b", ENTRY)
-    assert cache.get("a", 10) is ENTRY  # a is now the most recently used
+    assert cache.get("a", SETTINGS) is ENTRY  # a is now the most recently used
     cache.put("c", ENTRY)
     assert "a" in cache and "c" in cache and "b" not in cache
     assert len(cache) == 2
@@ -121,7 +133,7 @@ def test_least_recently_used_goes_first():
 def test_size_zero_disables_the_cache():
     cache = TokenCache(maxsize=0, clock=FakeClock())
     cache.put("a", ENTRY)
-    assert len(cache) == 0 and cache.get("a", 10) is None
+    assert len(cache) == 0 and cache.get("a", SETTINGS) is None
 
 
 def test_negative_size_is_refused():
@@ -134,7 +146,7 @@ def test_an_expired_entry_is_no_hit_and_is_dropped():
     cache = TokenCache(clock=clock)
     cache.put("a", ENTRY)
     clock.now = NOW + 900 + 10
-    assert cache.get("a", 10) is None
+    assert cache.get("a", SETTINGS) is None
     assert "a" not in cache
 
 
@@ -157,17 +169,18 @@ def test_a_hit_survives_a_concurrent_eviction():
 
     cache = TokenCache(clock=FakeClock())
     cache._entries = EvictedMeanwhile(a=ENTRY)
-    assert cache.get("a", 10) is ENTRY
+    assert cache.get("a", SETTINGS) is ENTRY
 
 
 def test_the_default_clock_is_the_system_clock():
     cache = TokenCache()
     now = int(time.time())
-    cache.put("a", VerifiedToken(1, now, None, now + 60))
-    assert cache.get("a", 0) is not None
+    strict = Settings(jwt_secret=TEST_SECRET, leeway=0)
+    cache.put("a", VerifiedToken(1, strict, now, now + 60))
+    assert cache.get("a", strict) is not None
 
 
-# --- cache_key: everything that changes the verdict -----------------------------------------------------------
+# --- a hit needs the exact token and the same settings ------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -178,23 +191,32 @@ def test_the_default_clock_is_the_system_clock():
         {"issuer": "someone-else"},
         {"audience": "another-api"},
         {"leeway": 0},
+        {"realm": "x"},
     ],
-    ids=["secret", "algorithm", "issuer", "audience", "leeway"],
+    ids=["secret", "algorithm", "issuer", "audience", "leeway", "realm"],
 )
-def test_the_key_changes_with_every_setting_of_the_verdict(settings, change):
+def test_an_entry_is_no_hit_under_other_settings(change):
     # A 64-byte secret, long enough for HS512 (Settings refuses shorter ones), so only `change` differs.
-    base = Settings(**{**settings.__dict__, "jwt_secret": "s" * 64})
-    other = Settings(**{**base.__dict__, **change})
-    assert cache_key("t", base) != cache_key("t", other)
+    # Every field counts, also those that do not change the verdict (realm): stricter than needed, and an app
+    # has one Settings.
+    base = Settings(**{**SETTINGS.__dict__, "jwt_secret": "s" * 64})
+    cache = TokenCache(clock=FakeClock())
+    cache.put("t", VerifiedToken(1, base, NOW, NOW + 900))
+    assert cache.get("t", Settings(**{**base.__dict__, **change})) is None
+    assert "t" in cache  # not dropped: the caller verifies in full, and its put replaces the entry
 
 
-def test_the_key_is_the_exact_token(settings):
-    assert cache_key("t", settings) != cache_key("t ", settings)
-    assert cache_key("t", settings) == cache_key("t", Settings(**settings.__dict__))
+def test_equal_settings_hit_without_being_the_same_object():
+    cache = TokenCache(clock=FakeClock())
+    cache.put("t", ENTRY)
+    assert cache.get("t", Settings(**SETTINGS.__dict__)) is ENTRY
 
 
-def test_settings_that_do_not_change_the_verdict_share_a_key(settings):
-    assert cache_key("t", settings) == cache_key("t", Settings(**{**settings.__dict__, "realm": "x"}))
+def test_the_key_is_the_exact_token():
+    cache = TokenCache(clock=FakeClock())
+    cache.put("t", ENTRY)
+    assert cache.get("t ", SETTINGS) is None and cache.get("T", SETTINGS) is None
+    assert cache.get("".join(["t"]), SETTINGS) is ENTRY  # an equal string, another object
 
 
 # --- authenticate_token with the cache ------------------------------------------------------------------------
@@ -219,7 +241,7 @@ def test_a_second_request_skips_the_full_verification(settings, users, decodes):
     assert authenticate_token(token, settings, users) == alice
     assert authenticate_token(token, settings, users) == alice
     assert len(decodes) == 1
-    assert cache_key(token, settings) in VERIFIED_TOKENS
+    assert token in VERIFIED_TOKENS
 
 
 def test_a_deleted_user_is_refused_at_once_even_when_cached(settings, users):
@@ -228,7 +250,7 @@ def test_a_deleted_user_is_refused_at_once_even_when_cached(settings, users):
     users.delete(1)
     with pytest.raises(InvalidToken, match="no longer exists"):
         authenticate_token(token, settings, users)
-    assert cache_key(token, settings) not in VERIFIED_TOKENS
+    assert token not in VERIFIED_TOKENS
 
 
 def test_the_user_is_looked_up_in_the_store_given(settings, users):
@@ -256,7 +278,7 @@ def test_expiry_is_rechecked_on_every_hit(settings, users, monkeypatch, decodes)
     with pytest.raises(InvalidToken, match="the token has expired"):
         authenticate_token(token, settings, users)
     assert len(decodes) == 2  # the stale hit fell through to PyJWT, which refused
-    assert cache_key(token, settings) not in VERIFIED_TOKENS
+    assert token not in VERIFIED_TOKENS
 
 
 def test_a_verdict_under_other_settings_is_not_reused(settings, users):
@@ -272,6 +294,15 @@ def test_a_verdict_under_other_settings_is_not_reused(settings, users):
         other = Settings(**{**settings.__dict__, **change})
         with pytest.raises(InvalidToken, match=message):
             authenticate_token(token, other, users)
+
+
+def test_a_token_verified_under_other_settings_is_verified_again_then_replaced(settings, users, decodes):
+    token = create_access_token(users.get_by_id(1), settings)
+    authenticate_token(token, settings, users)
+    renamed = Settings(**{**settings.__dict__, "realm": "another-realm"})  # the token passes under both
+    for _ in range(2):
+        assert authenticate_token(token, renamed, users).id == 1
+    assert len(decodes) == 2 and len(VERIFIED_TOKENS) == 1  # one full check under each; the second call hit
 
 
 def test_without_the_cache_every_request_is_verified_in_full(settings, users, decodes):
@@ -377,7 +408,7 @@ def test_cold_and_warm_verdicts_agree_with_pyjwt(name, settings, users):
     expected = pyjwt_verdict(token, settings, users)
     verdicts = [fast_verdict(token, settings, users) for _ in range(3)]  # cold, then (if cached) warm twice
     assert verdicts == [expected] * 3
-    assert (cache_key(token, settings) in VERIFIED_TOKENS) == (expected[0] == "accepted")
+    assert (token in VERIFIED_TOKENS) == (expected[0] == "accepted")
 
 
 def test_the_hostile_set_has_both_verdicts(settings, users):

@@ -179,7 +179,7 @@ async def test_attack_8_claim_tampering(twin, client):
     vulnerable = await twin("claim_tampering")
     token = await login(client)
     # Alice uses her own token once on each server: the twin caches its signature, the series' server caches
-    # its verdict under the whole token (token_cache.cache_key).
+    # its verdict under the whole token (token_cache.TokenCache.get).
     for server in (vulnerable, client):
         assert (await server.get("/get-user", headers={"Authorization": f"Bearer {token}"})).status == 200
     for edited in (tamper(token, sub="2"), tamper(token, is_admin=True)):

@@ -24,7 +24,7 @@ from .middleware import Handler
 from .models import User, UserStore
 from .responses import bearer_challenge, json_error
 from .settings import Settings
-from .token_cache import VERIFIED_TOKENS, VerifiedToken, cache_key
+from .token_cache import VERIFIED_TOKENS, VerifiedToken
 from .tokens import decode_access_token
 
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token, b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
@@ -107,8 +107,7 @@ def authenticate_token(token: str, settings: Settings, users: UserStore) -> User
     """
     if len(token) > settings.max_token_length:
         raise InvalidToken(f"the token is longer than {settings.max_token_length} characters")
-    key = cache_key(token, settings)
-    verified = VERIFIED_TOKENS.get(key, settings.leeway)
+    verified = VERIFIED_TOKENS.get(token, settings)
     hit = verified is not None
     if verified is None:
         try:
@@ -119,13 +118,13 @@ def authenticate_token(token: str, settings: Settings, users: UserStore) -> User
         # ASCII digits only ("٣".isdigit() is true), at most 19 like an int64: int() refuses > 4300 (a 500).
         if not subject.isascii() or not subject.isdigit() or len(subject) > 19:
             raise InvalidToken("the token's subject is not a user id")
-        verified = VerifiedToken.from_claims(int(subject), claims)
+        verified = VerifiedToken.from_claims(int(subject), claims, settings)
     user = users.get_by_id(verified.user_id)
     if user is None:
-        VERIFIED_TOKENS.discard(key)
+        VERIFIED_TOKENS.discard(token)
         raise InvalidToken("the token's user no longer exists")
     if not hit:
-        VERIFIED_TOKENS.put(key, verified)
+        VERIFIED_TOKENS.put(token, verified)
     return user
 
 

@@ -35,10 +35,10 @@ HIT_CHECK_MENU = frozenset(
 )
 _ON_HIT = frozenset({"expiry", "user exists"})
 _WHY = {
-    "signature": "the signature depends only on the token and the secret, both in the cache key",
-    "algorithm": "the header's alg is part of the exact token, and the allowed algorithm is in the key",
-    "issuer": "iss is inside the signed token and the expected issuer is in the key",
-    "audience": "aud is inside the signed token and the expected audience is in the key",
+    "signature": "the signature depends only on the token and the secret: a hit needs the exact token and the same settings",
+    "algorithm": "the header's alg is part of the exact token, and a hit needs the same allowed algorithm",
+    "issuer": "iss is inside the signed token, and a hit needs the same expected issuer",
+    "audience": "aud is inside the signed token, and a hit needs the same expected audience",
     "required claims": "the claims are inside the exact token, which cannot change",
     "expiry": "time passes: a token valid a minute ago may have expired since",
     "user exists": "the user may have been deleted since the token was first checked",
@@ -49,7 +49,7 @@ def checks_on_hit(answer: Callable[[], Any]) -> CheckResult:
     """Check ``answer()``: the set of names from ``HIT_CHECK_MENU`` that must run again on every cache hit.
 
     Expected: ``{"expiry", "user exists"}`` - what can change while the token stays the same. The rest
-    depends only on the token's bytes and on settings that are part of the cache key.
+    depends only on the token's bytes and on the settings, which a hit must share.
     """
     if not callable(answer):
         return not_yet(f"expected a function, got {type(answer).__name__}")
