@@ -76,6 +76,7 @@ clean:
 
 # What authentication costs: public vs protected route throughput and per-operation costs (benchmarks/).
 # Options: make bench BENCH_ARGS="--rounds 7 --duration 3 --no-cache"
+# Noise-free instruction counts under valgrind: make bench BENCH_ARGS=--callgrind
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python benchmarks/auth_cost.py $(BENCH_ARGS)

@@ -31,6 +31,15 @@ authentication itself: parse the bearer header, verify the token, find the user,
 ``--no-cache`` starts the server with the verified-token cache off (``VERIFIED_TOKENS.maxsize = 0``), which
 shows the cost of a full ``jwt.decode`` on every request: the "before" of the cache.
 
+``--callgrind`` counts instead of timing: it runs the server under Valgrind's callgrind (``apt-get install
+valgrind``), sends ``--requests`` requests one after the other on one keep-alive connection to each route in
+turn (``--rounds`` times, 2 by default), and prints the instructions the server executed per request and their
+ratio public / protected - requests per instruction, the counterpart of the requests-per-second ratio. Callgrind
+switches its counting on just before a route's requests and off just after (``callgrind_control``), so start-up,
+log-in and warm-up are not counted. Instruction counts do not depend on the neighbours: on a shared machine this
+is the number that repeats (to about 0.001), while the requests-per-second ratio swings by several hundredths
+from run to run. It ignores memory stalls, which a real run pays, and the kernel's share of the work.
+
 The machine is shared and noisy: read the ratio, not the absolute numbers, and run it more than once.
 """
 
@@ -45,6 +54,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,16 +155,29 @@ def per_operation_costs(secret: str) -> list[tuple[str, float]]:
     ]
 
 
-def start_server(secret: str, no_cache: bool) -> tuple[subprocess.Popen[str], str]:
-    """The demo app in its own process; returns it and its base URL once it listens."""
-    command = [sys.executable, str(HERE / "serve.py")] + (["--no-cache"] if no_cache else [])
-    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env={**os.environ, "JWT_SECRET": secret})
+def start_server(
+    secret: str, no_cache: bool, wrapper: list[str] | None = None, stderr: int | None = None
+) -> tuple[subprocess.Popen[str], str]:
+    """The demo app in its own process (run by ``wrapper``, such as valgrind, if given); it and its base URL."""
+    command = (wrapper or []) + [sys.executable, str(HERE / "serve.py")] + (["--no-cache"] if no_cache else [])
+    server = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=stderr, text=True, env={**os.environ, "JWT_SECRET": secret}
+    )
     assert server.stdout is not None
     line = server.stdout.readline()
     if not line.startswith("port "):
         server.kill()
+        stop_server(server, timeout=10)
         raise RuntimeError(f"the server did not start (it printed {line!r})")
     return server, f"http://127.0.0.1:{int(line.split()[1])}"
+
+
+def stop_server(server: subprocess.Popen[str], timeout: float) -> None:
+    """Stop the server (SIGTERM: it closes its site and exits), wait for it, close its stdout pipe."""
+    server.terminate()
+    server.wait(timeout=timeout)
+    if server.stdout is not None:
+        server.stdout.close()
 
 
 def log_in(base: str, public: str) -> str:
@@ -168,10 +191,72 @@ def log_in(base: str, public: str) -> str:
     return token
 
 
+def callgrind_totals(dump: Path) -> int:
+    """The instruction count (``Ir``) of one callgrind dump file: its ``totals:`` line.
+
+    Raises:
+        RuntimeError: the file has no ``totals:`` line.
+    """
+    for line in dump.read_text().splitlines():
+        if line.startswith("totals:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"{dump} has no 'totals:' line; is it a callgrind output file?")
+
+
+def callgrind_control(pid: int, *options: str) -> None:
+    """Send ``options`` (``--zero``, ``--instr=on``, ``--dump=<reason>`` …) to the callgrind run ``pid``."""
+    subprocess.run(["callgrind_control", *options, str(pid)], check=True, capture_output=True, timeout=60)
+
+
+def count_instructions(args: argparse.Namespace, secret: str, public: str) -> int:
+    """The ``--callgrind`` mode: instructions per request of each route under callgrind, and their ratio."""
+    if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
+        print("--callgrind needs Valgrind: apt-get install valgrind (as root)", file=sys.stderr)
+        return 2
+    rounds = args.rounds or 2
+    print(f"Authentication cost in instructions: {public} (public) vs {PROTECTED} (bearer token); one server "
+          f"process under callgrind, {rounds} round{'s' if rounds != 1 else ''} x {args.requests} sequential "
+          f"requests per route, token cache {'OFF' if args.no_cache else 'on'}")
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch) / "callgrind.out"
+        # --instr-atstart=no: start-up, log-in and warm-up run uncounted (and faster).
+        wrapper = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
+        server, base = start_server(secret, args.no_cache, wrapper, stderr=subprocess.DEVNULL)
+        try:
+            token = log_in(base, public)
+            routes = ((public, {}), (PROTECTED, {"Authorization": f"Bearer {token}"}))
+            per_request: dict[str, list[float]] = {public: [], PROTECTED: []}
+            with requests.Session() as session:
+                for path, headers in routes:  # warm-up: caches filled, code paths run once, not counted
+                    for _ in range(20):
+                        session.get(base + path, headers=headers, timeout=60).raise_for_status()
+                print(f"{'round':>6}  {'public instructions':>19}  {'protected instructions':>22}  {'ratio':>5}")
+                for round_number in range(1, rounds + 1):
+                    for path, headers in routes:
+                        callgrind_control(server.pid, "--zero")
+                        callgrind_control(server.pid, "--instr=on")
+                        for _ in range(args.requests):
+                            session.get(base + path, headers=headers, timeout=60).raise_for_status()
+                        callgrind_control(server.pid, "--instr=off")
+                        callgrind_control(server.pid, f"--dump=round{round_number}")
+                        dumps = sorted(out.parent.glob(f"{out.name}.*"), key=lambda p: int(p.suffix[1:]))
+                        per_request[path].append(callgrind_totals(dumps[-1]) / args.requests)
+                    pub, pro = per_request[public][-1], per_request[PROTECTED][-1]
+                    print(f"{round_number:>6}  {pub:>19,.0f}  {pro:>22,.0f}  {pub / pro:>5.3f}")
+        finally:
+            stop_server(server, timeout=120)
+    pub, pro = statistics.median(per_request[public]), statistics.median(per_request[PROTECTED])
+    print(f"ratio protected/public (requests per instruction, median of rounds): {pub / pro:.3f}"
+          f"{'  (token cache OFF)' if args.no_cache else ''}")
+    print(f"authentication adds {pro - pub:,.0f} instructions per request ({pro / pub - 1:.1%})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=16,
-                        help="ABBA rounds: public, protected, protected, public (default 16; the machine is noisy)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="ABBA rounds: public, protected, protected, public (default 16; the machine is noisy; "
+                             "2 with --callgrind)")
     parser.add_argument("--duration", type=int, default=2, help="whole seconds per run, 4 runs a round (default 2)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto",
@@ -179,11 +264,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--public", default=PUBLIC_TWIN,
                         help=f"the public route to compare with (default {PUBLIC_TWIN}; '/' is the index)")
     parser.add_argument("--no-cache", action="store_true", help="serve with the verified-token cache off")
+    parser.add_argument("--callgrind", action="store_true",
+                        help="count the server's instructions per request under valgrind instead of timing")
+    parser.add_argument("--requests", type=int, default=1000,
+                        help="with --callgrind: sequential requests per route and round (default 1000)")
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # rounds show as they finish, also under make
     tool = args.tool if args.tool != "auto" else ("wrk" if shutil.which("wrk") else "python")
     secret = secrets.token_urlsafe(32)
     public = args.public
+    if args.callgrind:
+        return count_instructions(args, secret, public)
+    args.rounds = args.rounds or 16
 
     print(f"Authentication cost: {public} (public) vs {PROTECTED} (bearer token); one server process, load from "
           f"{tool} ({args.connections} connections), {args.rounds} ABBA round{'s' if args.rounds != 1 else ''} "
@@ -212,8 +304,7 @@ def main(argv: list[str] | None = None) -> int:
             ratios.append(pro.rps / pub.rps)
             print(f"{round_number:>6}  {pub.rps:>10.0f}  {pro.rps:>13.0f}  {ratios[-1]:>5.2f}   {cpu_text(pub, pro)}")
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop_server(server, timeout=10)
     median_pub = Run(statistics.median(r.rps for r in runs[public]), median_cpu(runs[public]))
     median_pro = Run(statistics.median(r.rps for r in runs[PROTECTED]), median_cpu(runs[PROTECTED]))
     print(f"{'median':>6}  {median_pub.rps:>10.0f}  {median_pro.rps:>13.0f}  {'':>5}   {cpu_text(median_pub, median_pro)}")

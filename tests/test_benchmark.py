@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import re
+import shutil
 import sys
 
 import pytest
@@ -55,3 +57,36 @@ def test_cpu_text_and_median():
     assert auth_cost.cpu_text(run, unknown) == "n/a"
     assert auth_cost.median_cpu([run, auth_cost.Run(1.0, 70.0), unknown]) == pytest.approx(65.6)
     assert auth_cost.median_cpu([unknown]) is None
+
+
+# --- --callgrind: instructions instead of time --------------------------------------------------------------
+
+
+def test_callgrind_totals_reads_the_totals_line(tmp_path):
+    dump = tmp_path / "callgrind.out.1"
+    dump.write_text("version: 1\ncreator: callgrind-3.19.0\nevents: Ir\nsummary: 0\nfl=(1) x.c\n\ntotals: 150784560\n")
+    assert auth_cost.callgrind_totals(dump) == 150784560
+
+
+def test_callgrind_totals_refuses_another_file(tmp_path):
+    dump = tmp_path / "not-callgrind.txt"
+    dump.write_text("hello\n")
+    with pytest.raises(RuntimeError, match="no 'totals:' line"):
+        auth_cost.callgrind_totals(dump)
+
+
+def test_callgrind_without_valgrind_says_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setattr(auth_cost.shutil, "which", lambda name: None)
+    assert auth_cost.main(["--callgrind"]) == 2
+    assert "apt-get install valgrind" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs valgrind (apt-get install valgrind)")
+def test_callgrind_mode_counts_more_instructions_for_the_protected_route(capsys):
+    # Counts, not time: the protected route runs the token checks on top of the public twin's work, so it
+    # executes more instructions on any machine, however busy (a few requests suffice; ~10 s under valgrind).
+    assert auth_cost.main(["--callgrind", "--rounds", "1", "--requests", "5"]) == 0
+    out = capsys.readouterr().out
+    ratio = float(re.search(r"requests per instruction, median of rounds\): ([\d.]+)", out).group(1))
+    assert 0.5 < ratio < 1.0
+    assert re.search(r"authentication adds [\d,]+ instructions per request", out)
