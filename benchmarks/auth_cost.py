@@ -59,6 +59,7 @@ import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import requests
 
@@ -175,7 +176,11 @@ def start_server(
 def stop_server(server: subprocess.Popen[str], timeout: float) -> None:
     """Stop the server (SIGTERM: it closes its site and exits), wait for it, close its stdout pipe."""
     server.terminate()
-    server.wait(timeout=timeout)
+    try:
+        server.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:  # hung: do not leave it running behind the benchmark
+        server.kill()
+        server.wait()
     if server.stdout is not None:
         server.stdout.close()
 
@@ -204,8 +209,55 @@ def callgrind_totals(dump: Path) -> int:
 
 
 def callgrind_control(pid: int, *options: str) -> None:
-    """Send ``options`` (``--zero``, ``--instr=on``, ``--dump=<reason>`` …) to the callgrind run ``pid``."""
-    subprocess.run(["callgrind_control", *options, str(pid)], check=True, capture_output=True, timeout=60)
+    """Send ``options`` (``--zero``, ``--instr=on``, ``--dump=<reason>`` …) to the callgrind run ``pid``.
+
+    Raises:
+        RuntimeError: callgrind_control said it did not reach the run (it exits 0 even then).
+    """
+    done = subprocess.run(["callgrind_control", *options, str(pid)], capture_output=True, text=True, timeout=60)
+    if done.returncode != 0 or "Error" in done.stdout + done.stderr:
+        raise RuntimeError(f"callgrind_control {' '.join(options)} failed: {(done.stdout + done.stderr).strip()}")
+
+
+def callgrind_dumps(out: Path) -> list[Path]:
+    """The dump files of a run writing to ``out``: ``out.1``, ``out.2`` … in the order they were written."""
+    return sorted(out.parent.glob(f"{out.name}.*"), key=lambda path: int(path.suffix[1:]))
+
+
+def run_under_callgrind(
+    args: argparse.Namespace, secret: str, public: str, rounds: int, out: Path, log: IO[str]
+) -> dict[str, list[float]]:
+    """Serve under callgrind (writing to ``out``, stderr to ``log``); instructions per request of each route."""
+    # --instr-atstart=no: start-up, log-in and warm-up run uncounted (and faster).
+    wrapper = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
+    server, base = start_server(secret, args.no_cache, wrapper, stderr=log.fileno())
+    try:
+        token = log_in(base, public)
+        routes = ((public, {}), (PROTECTED, {"Authorization": f"Bearer {token}"}))
+        per_request: dict[str, list[float]] = {public: [], PROTECTED: []}
+        with requests.Session() as session:
+            for path, headers in routes:  # warm-up: caches filled, code paths run once, not counted
+                for _ in range(20):
+                    session.get(base + path, headers=headers, timeout=60).raise_for_status()
+            print(f"{'round':>6}  {'public instructions':>19}  {'protected instructions':>22}  {'ratio':>5}")
+            for round_number in range(1, rounds + 1):
+                for path, headers in routes:
+                    callgrind_control(server.pid, "--zero")
+                    callgrind_control(server.pid, "--instr=on")
+                    for _ in range(args.requests):
+                        session.get(base + path, headers=headers, timeout=60).raise_for_status()
+                    callgrind_control(server.pid, "--instr=off")
+                    dumped = len(callgrind_dumps(out))
+                    callgrind_control(server.pid, f"--dump=round{round_number}")
+                    dumps = callgrind_dumps(out)
+                    if len(dumps) != dumped + 1:  # an old dump would give an old count
+                        raise RuntimeError(f"callgrind wrote {len(dumps) - dumped} dump files, not one")
+                    per_request[path].append(callgrind_totals(dumps[-1]) / args.requests)
+                pub, pro = per_request[public][-1], per_request[PROTECTED][-1]
+                print(f"{round_number:>6}  {pub:>19,.0f}  {pro:>22,.0f}  {pub / pro:>5.3f}")
+    finally:
+        stop_server(server, timeout=120)
+    return per_request
 
 
 def count_instructions(args: argparse.Namespace, secret: str, public: str) -> int:
@@ -217,34 +269,14 @@ def count_instructions(args: argparse.Namespace, secret: str, public: str) -> in
     print(f"Authentication cost in instructions: {public} (public) vs {PROTECTED} (bearer token); one server "
           f"process under callgrind, {rounds} round{'s' if rounds != 1 else ''} x {args.requests} sequential "
           f"requests per route, token cache {'OFF' if args.no_cache else 'on'}")
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, open(Path(scratch) / "valgrind.log", "w+") as log:
         out = Path(scratch) / "callgrind.out"
-        # --instr-atstart=no: start-up, log-in and warm-up run uncounted (and faster).
-        wrapper = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
-        server, base = start_server(secret, args.no_cache, wrapper, stderr=subprocess.DEVNULL)
         try:
-            token = log_in(base, public)
-            routes = ((public, {}), (PROTECTED, {"Authorization": f"Bearer {token}"}))
-            per_request: dict[str, list[float]] = {public: [], PROTECTED: []}
-            with requests.Session() as session:
-                for path, headers in routes:  # warm-up: caches filled, code paths run once, not counted
-                    for _ in range(20):
-                        session.get(base + path, headers=headers, timeout=60).raise_for_status()
-                print(f"{'round':>6}  {'public instructions':>19}  {'protected instructions':>22}  {'ratio':>5}")
-                for round_number in range(1, rounds + 1):
-                    for path, headers in routes:
-                        callgrind_control(server.pid, "--zero")
-                        callgrind_control(server.pid, "--instr=on")
-                        for _ in range(args.requests):
-                            session.get(base + path, headers=headers, timeout=60).raise_for_status()
-                        callgrind_control(server.pid, "--instr=off")
-                        callgrind_control(server.pid, f"--dump=round{round_number}")
-                        dumps = sorted(out.parent.glob(f"{out.name}.*"), key=lambda p: int(p.suffix[1:]))
-                        per_request[path].append(callgrind_totals(dumps[-1]) / args.requests)
-                    pub, pro = per_request[public][-1], per_request[PROTECTED][-1]
-                    print(f"{round_number:>6}  {pub:>19,.0f}  {pro:>22,.0f}  {pub / pro:>5.3f}")
-        finally:
-            stop_server(server, timeout=120)
+            per_request = run_under_callgrind(args, secret, public, rounds, out, log)
+        except Exception:
+            log.seek(0)
+            print(f"valgrind and the server said:\n{log.read()[-2000:]}", file=sys.stderr)
+            raise
     pub, pro = statistics.median(per_request[public]), statistics.median(per_request[PROTECTED])
     print(f"ratio protected/public (requests per instruction, median of rounds): {pub / pro:.3f}"
           f"{'  (token cache OFF)' if args.no_cache else ''}")
@@ -252,9 +284,17 @@ def count_instructions(args: argparse.Namespace, secret: str, public: str) -> in
     return 0
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number of 1 or more."""
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not 1 or more")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=None,
+    parser.add_argument("--rounds", type=positive, default=None,
                         help="ABBA rounds: public, protected, protected, public (default 16; the machine is noisy; "
                              "2 with --callgrind)")
     parser.add_argument("--duration", type=int, default=2, help="whole seconds per run, 4 runs a round (default 2)")
@@ -266,8 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-cache", action="store_true", help="serve with the verified-token cache off")
     parser.add_argument("--callgrind", action="store_true",
                         help="count the server's instructions per request under valgrind instead of timing")
-    parser.add_argument("--requests", type=int, default=1000,
-                        help="with --callgrind: sequential requests per route and round (default 1000)")
+    parser.add_argument("--requests", type=positive, default=1000,
+                        help="with --callgrind: sequential requests per route and round (default 1000); "
+                             "--duration, --connections and --tool do not apply there")
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # rounds show as they finish, also under make
     tool = args.tool if args.tool != "auto" else ("wrk" if shutil.which("wrk") else "python")

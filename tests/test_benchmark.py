@@ -90,3 +90,25 @@ def test_callgrind_mode_counts_more_instructions_for_the_protected_route(capsys)
     ratio = float(re.search(r"requests per instruction, median of rounds\): ([\d.]+)", out).group(1))
     assert 0.5 < ratio < 1.0
     assert re.search(r"authentication adds [\d,]+ instructions per request", out)
+
+
+def test_callgrind_dumps_come_in_the_order_written(tmp_path):
+    for number in (10, 2, 1):
+        (tmp_path / f"callgrind.out.{number}").write_text("totals: 1\n")
+    (tmp_path / "callgrind.out").write_text("totals: 1\n")  # the final dump at exit, not a numbered one
+    names = [path.name for path in auth_cost.callgrind_dumps(tmp_path / "callgrind.out")]
+    assert names == ["callgrind.out.1", "callgrind.out.2", "callgrind.out.10"]
+
+
+@pytest.mark.skipif(shutil.which("callgrind_control") is None, reason="needs valgrind (apt-get install valgrind)")
+def test_callgrind_control_failures_raise():
+    # callgrind_control exits 0 when it finds no such run; the benchmark must not read an old dump then.
+    with pytest.raises(RuntimeError, match="failed"):
+        auth_cost.callgrind_control(2**31 - 1, "--zero")
+
+
+@pytest.mark.parametrize("option", ["--rounds", "--requests"])
+def test_counts_must_be_positive(option, capsys):
+    with pytest.raises(SystemExit):
+        auth_cost.main(["--callgrind", option, "0"])
+    assert "is not 1 or more" in capsys.readouterr().err

@@ -68,6 +68,8 @@ class VerifiedToken:
         expires_at: ``exp``, in seconds since the epoch (UTC).
 
     ``from_claims`` stores the times as floats (``seconds``), like the clock: ``get`` compares them on every hit.
+    The entry keeps the ``Settings`` object itself, not a copy of its fields: ``Settings`` is a frozen dataclass,
+    and the verdict holds only as long as it stays unchanged.
     """
 
     user_id: int
@@ -163,6 +165,7 @@ class TokenCache:
 
 
 #: The cache ``auth.authenticate_token`` uses, shared by every app of this process (each entry holds the
-#: settings it was verified under). ``VERIFIED_TOKENS.maxsize = 0`` turns it off, as ``make bench
-#: BENCH_ARGS=--no-cache`` does.
+#: settings it was verified under). Apps whose settings differ in any field, even the realm, share no verdict:
+#: a token used on both is verified in full each time it changes app. ``VERIFIED_TOKENS.maxsize = 0`` turns
+#: it off, as ``make bench BENCH_ARGS=--no-cache`` does.
 VERIFIED_TOKENS = TokenCache()
