@@ -295,8 +295,8 @@ def positive(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=positive, default=None,
-                        help="ABBA rounds: public, protected, protected, public (default 16; the machine is noisy; "
-                             "2 with --callgrind)")
+                        help="ABBA rounds: public, protected, protected, public (default 16: the machine is "
+                             "noisy; 2 with --callgrind)")
     parser.add_argument("--duration", type=int, default=2, help="whole seconds per run, 4 runs a round (default 2)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto",

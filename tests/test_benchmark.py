@@ -64,7 +64,7 @@ def test_cpu_text_and_median():
 
 def test_callgrind_totals_reads_the_totals_line(tmp_path):
     dump = tmp_path / "callgrind.out.1"
-    dump.write_text("version: 1\ncreator: callgrind-3.19.0\nevents: Ir\nsummary: 0\nfl=(1) x.c\n\ntotals: 150784560\n")
+    dump.write_text("version: 1\ncreator: callgrind-3.19.0\nevents: Ir\nsummary: 0\n\ntotals: 150784560\n")
     assert auth_cost.callgrind_totals(dump) == 150784560
 
 

@@ -118,7 +118,7 @@ class TokenCache:
         self._lock = threading.Lock()
 
     def get(self, token: str, settings: Settings) -> VerifiedToken | None:
-        """The entry for ``token`` if it was verified under ``settings`` and its times still hold now; else ``None``.
+        """The entry for ``token`` if it passed under ``settings`` and its times still hold now; else ``None``.
 
         An entry whose times fail is removed, so the caller's full verification decides (and refuses). An entry
         verified under other settings stays: it is no hit, and the caller's ``put`` replaces it if the token

@@ -35,7 +35,7 @@ HIT_CHECK_MENU = frozenset(
 )
 _ON_HIT = frozenset({"expiry", "user exists"})
 _WHY = {
-    "signature": "the signature depends only on the token and the secret: a hit needs the exact token and the same settings",
+    "signature": "the signature depends only on the token and the secret, and a hit needs both the same",
     "algorithm": "the header's alg is part of the exact token, and a hit needs the same allowed algorithm",
     "issuer": "iss is inside the signed token, and a hit needs the same expected issuer",
     "audience": "aud is inside the signed token, and a hit needs the same expected audience",
