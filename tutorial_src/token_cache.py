@@ -57,7 +57,7 @@ def seconds(numeric_date: Any) -> float:
 
 @dataclass(frozen=True, slots=True)
 class VerifiedToken:
-    """What the server keeps of a token that passed every check (never the claims a client could change).
+    """What the server keeps of a token that passed every check: the user id, the settings and two times.
 
     Attributes:
         user_id: the ``sub`` claim as an integer user id.
