@@ -37,7 +37,7 @@ turn (``--rounds`` times, 2 by default), and prints the instructions the server 
 ratio public / protected - requests per instruction, the counterpart of the requests-per-second ratio. Callgrind
 switches its counting on just before a route's requests and off just after (``callgrind_control``), so start-up,
 log-in and warm-up are not counted. Instruction counts do not depend on the neighbours: on a shared machine this
-is the number that repeats (to about 0.001), while the requests-per-second ratio swings by several hundredths
+is the number that repeats (to a few thousandths), while the requests-per-second ratio swings by several hundredths
 from run to run. It ignores memory stalls, which a real run pays, and the kernel's share of the work.
 
 The machine is shared and noisy: read the ratio, not the absolute numbers, and run it more than once.
