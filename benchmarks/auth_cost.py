@@ -10,8 +10,9 @@
    hits both routes alike;
 3. prints the requests per second of each round (the mean of a route's two runs), the median of each route,
    and the ratio protected / public, the median of the rounds' ratios (a round's four runs are adjacent in
-   time, so their ratio is the least noisy number here). Beside it, the server's CPU time per request (from ``/proc``, Linux): on a shared
-   machine the requests per second also measure the neighbours, the CPU time per request much less so;
+   time, so their ratio is the least noisy number here). Beside it, the server's CPU time per request (from
+   ``/proc``, Linux): on a shared machine the requests per second also measure the neighbours, the CPU time
+   per request much less so;
 4. prints per-operation costs measured in this process with ``timeit`` (best of 5): header parse (the
    regular expression of ``parse_bearer``, and a hit of its ``lru_cache``), token create, token verify cold
    (a full ``jwt.decode``), token verify warm (``authenticate_token`` with a cache hit), password verify
@@ -167,7 +168,6 @@ def start_server(
     assert server.stdout is not None
     line = server.stdout.readline()
     if not line.startswith("port "):
-        server.kill()
         stop_server(server, timeout=10)
         raise RuntimeError(f"the server did not start (it printed {line!r})")
     return server, f"http://127.0.0.1:{int(line.split()[1])}"
