@@ -55,21 +55,21 @@ chromium-check:
 
 # Re-execute every notebook in place, write the navigation links and clean volatile metadata.
 notebooks: install
-	$(BIN)/python -m tutorial_src.nbtools execute $(NOTEBOOKS)
-	$(BIN)/python -m tutorial_src.lesson timings $(addprefix --write ,$(TIMING_DOCS)) $(NOTEBOOKS)
+	$(BIN)/python -m authoring.nbtools execute $(NOTEBOOKS)
+	$(BIN)/python -m authoring.lesson timings $(addprefix --write ,$(TIMING_DOCS)) $(NOTEBOOKS)
 
 # Proof that `make notebooks` is stable: regenerate twice, compare modulo the sanitize rules.
 notebooks-check: install
-	$(BIN)/python -m tutorial_src.nbtools check-stable --sanitize $(SANITIZE) $(NOTEBOOKS)
+	$(BIN)/python -m authoring.nbtools check-stable --sanitize $(SANITIZE) $(NOTEBOOKS)
 
 # Navigation cells, then the timings tables of $(TIMING_DOCS), from the notebooks' minutes.
 nav: install
-	$(BIN)/python -m tutorial_src.nbtools nav $(NOTEBOOKS)
-	$(BIN)/python -m tutorial_src.lesson timings $(addprefix --write ,$(TIMING_DOCS)) $(NOTEBOOKS)
+	$(BIN)/python -m authoring.nbtools nav $(NOTEBOOKS)
+	$(BIN)/python -m authoring.lesson timings $(addprefix --write ,$(TIMING_DOCS)) $(NOTEBOOKS)
 
 # The learners' edition: solutions replaced by hint stubs, exercise and checker outputs cleared.
 student: install
-	$(BIN)/python -m tutorial_src.student --out $(STUDENT_DIR) $(NOTEBOOKS)
+	$(BIN)/python -m authoring.student --out $(STUDENT_DIR) $(NOTEBOOKS)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis *.egg-info

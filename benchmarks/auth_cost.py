@@ -116,8 +116,15 @@ def load(tool: str, url: str, token: str | None, connections: int, duration: int
         done = subprocess.run(command, capture_output=True, text=True, check=True)
         count, rps, bad = parse_wrk(done.stdout)
     else:
-        command = [sys.executable, str(HERE / "loadgen.py"), url, "--connections", str(connections),
-                   "--duration", str(duration)]
+        command = [
+            sys.executable,
+            str(HERE / "loadgen.py"),
+            url,
+            "--connections",
+            str(connections),
+            "--duration",
+            str(duration),
+        ]
         if token:
             command += ["--token", token]
         done = subprocess.run(command, capture_output=True, text=True, check=True)
@@ -266,9 +273,11 @@ def count_instructions(args: argparse.Namespace, secret: str, public: str) -> in
         print("--callgrind needs Valgrind: apt-get install valgrind (as root)", file=sys.stderr)
         return 2
     rounds = args.rounds or 2
-    print(f"Authentication cost in instructions: {public} (public) vs {PROTECTED} (bearer token); one server "
-          f"process under callgrind, {rounds} round{'s' if rounds != 1 else ''} x {args.requests} sequential "
-          f"requests per route, token cache {'OFF' if args.no_cache else 'on'}")
+    print(
+        f"Authentication cost in instructions: {public} (public) vs {PROTECTED} (bearer token); one server "
+        f"process under callgrind, {rounds} round{'s' if rounds != 1 else ''} x {args.requests} sequential "
+        f"requests per route, token cache {'OFF' if args.no_cache else 'on'}"
+    )
     with tempfile.TemporaryDirectory() as scratch, open(Path(scratch) / "valgrind.log", "w+") as log:
         out = Path(scratch) / "callgrind.out"
         try:
@@ -278,8 +287,10 @@ def count_instructions(args: argparse.Namespace, secret: str, public: str) -> in
             print(f"valgrind and the server said:\n{log.read()[-2000:]}", file=sys.stderr)
             raise
     pub, pro = statistics.median(per_request[public]), statistics.median(per_request[PROTECTED])
-    print(f"ratio protected/public (requests per instruction, median of rounds): {pub / pro:.3f}"
-          f"{'  (token cache OFF)' if args.no_cache else ''}")
+    print(
+        f"ratio protected/public (requests per instruction, median of rounds): {pub / pro:.3f}"
+        f"{'  (token cache OFF)' if args.no_cache else ''}"
+    )
     print(f"authentication adds {pro - pub:,.0f} instructions per request ({pro / pub - 1:.1%})")
     return 0
 
@@ -294,21 +305,41 @@ def positive(text: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=positive, default=None,
-                        help="ABBA rounds: public, protected, protected, public (default 16: the machine is "
-                             "noisy; 2 with --callgrind)")
-    parser.add_argument("--duration", type=int, default=2, help="whole seconds per run, 4 runs a round (default 2)")
+    parser.add_argument(
+        "--rounds",
+        type=positive,
+        default=None,
+        help="ABBA rounds: public, protected, protected, public (default 16: the machine is "
+        "noisy; 2 with --callgrind)",
+    )
+    parser.add_argument(
+        "--duration", type=int, default=2, help="whole seconds per run, 4 runs a round (default 2)"
+    )
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
-    parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto",
-                        help="load generator: wrk if installed (auto), or the aiohttp client script")
-    parser.add_argument("--public", default=PUBLIC_TWIN,
-                        help=f"the public route to compare with (default {PUBLIC_TWIN}; '/' is the index)")
+    parser.add_argument(
+        "--tool",
+        choices=["auto", "wrk", "python"],
+        default="auto",
+        help="load generator: wrk if installed (auto), or the aiohttp client script",
+    )
+    parser.add_argument(
+        "--public",
+        default=PUBLIC_TWIN,
+        help=f"the public route to compare with (default {PUBLIC_TWIN}; '/' is the index)",
+    )
     parser.add_argument("--no-cache", action="store_true", help="serve with the verified-token cache off")
-    parser.add_argument("--callgrind", action="store_true",
-                        help="count the server's instructions per request under valgrind instead of timing")
-    parser.add_argument("--requests", type=positive, default=1000,
-                        help="with --callgrind: sequential requests per route and round (default 1000); "
-                             "--duration, --connections and --tool do not apply there")
+    parser.add_argument(
+        "--callgrind",
+        action="store_true",
+        help="count the server's instructions per request under valgrind instead of timing",
+    )
+    parser.add_argument(
+        "--requests",
+        type=positive,
+        default=1000,
+        help="with --callgrind: sequential requests per route and round (default 1000); "
+        "--duration, --connections and --tool do not apply there",
+    )
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(line_buffering=True)  # rounds show as they finish, also under make
     tool = args.tool if args.tool != "auto" else ("wrk" if shutil.which("wrk") else "python")
@@ -318,10 +349,12 @@ def main(argv: list[str] | None = None) -> int:
         return count_instructions(args, secret, public)
     args.rounds = args.rounds or 16
 
-    print(f"Authentication cost: {public} (public) vs {PROTECTED} (bearer token); one server process, load from "
-          f"{tool} ({args.connections} connections), {args.rounds} ABBA round{'s' if args.rounds != 1 else ''} "
-          f"x 2 x {args.duration} s per route, "
-          f"token cache {'OFF' if args.no_cache else 'on'}")
+    print(
+        f"Authentication cost: {public} (public) vs {PROTECTED} (bearer token); one server process, load from "
+        f"{tool} ({args.connections} connections), {args.rounds} ABBA round{'s' if args.rounds != 1 else ''} "
+        f"x 2 x {args.duration} s per route, "
+        f"token cache {'OFF' if args.no_cache else 'on'}"
+    )
     server, base = start_server(secret, args.no_cache)
     try:
         token = log_in(base, public)
@@ -343,17 +376,25 @@ def main(argv: list[str] | None = None) -> int:
                 runs[path].append(mean_run(measured[path]))
             pub, pro = runs[public][-1], runs[PROTECTED][-1]
             ratios.append(pro.rps / pub.rps)
-            print(f"{round_number:>6}  {pub.rps:>10.0f}  {pro.rps:>13.0f}  {ratios[-1]:>5.2f}   {cpu_text(pub, pro)}")
+            print(
+                f"{round_number:>6}  {pub.rps:>10.0f}  {pro.rps:>13.0f}  {ratios[-1]:>5.2f}   {cpu_text(pub, pro)}"
+            )
     finally:
         stop_server(server, timeout=10)
     median_pub = Run(statistics.median(r.rps for r in runs[public]), median_cpu(runs[public]))
     median_pro = Run(statistics.median(r.rps for r in runs[PROTECTED]), median_cpu(runs[PROTECTED]))
-    print(f"{'median':>6}  {median_pub.rps:>10.0f}  {median_pro.rps:>13.0f}  {'':>5}   {cpu_text(median_pub, median_pro)}")
-    print(f"ratio protected/public (requests per second, median of rounds): {statistics.median(ratios):.2f}"
-          f"{'  (token cache OFF)' if args.no_cache else ''}")
+    print(
+        f"{'median':>6}  {median_pub.rps:>10.0f}  {median_pro.rps:>13.0f}  {'':>5}   {cpu_text(median_pub, median_pro)}"
+    )
+    print(
+        f"ratio protected/public (requests per second, median of rounds): {statistics.median(ratios):.2f}"
+        f"{'  (token cache OFF)' if args.no_cache else ''}"
+    )
     if median_pub.cpu_us and median_pro.cpu_us:
-        print(f"ratio protected/public (requests per server CPU-second, medians): "
-              f"{median_pub.cpu_us / median_pro.cpu_us:.2f}")
+        print(
+            f"ratio protected/public (requests per server CPU-second, medians): "
+            f"{median_pub.cpu_us / median_pro.cpu_us:.2f}"
+        )
 
     print("per-operation costs (this process, timeit, best of 5):")
     for name, seconds in per_operation_costs(secret):

@@ -20,8 +20,9 @@ import time
 import aiohttp
 
 
-async def _loop(session: aiohttp.ClientSession, url: str, headers: dict[str, str], deadline: float,
-                counts: dict[str, int]) -> None:
+async def _loop(
+    session: aiohttp.ClientSession, url: str, headers: dict[str, str], deadline: float, counts: dict[str, int]
+) -> None:
     while time.perf_counter() < deadline:
         async with session.get(url, headers=headers) as response:
             await response.read()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import nbformat
 
+from authoring.nbtools import write_nav
 from tutorial_src.check import PASSED_PREFIX
-from tutorial_src.nbtools import write_nav
 
 #: The checkers the synthetic notebooks call (defined by their own setup cell, see ``SETUP``).
 CHECKERS = {"add_one", "shout"}

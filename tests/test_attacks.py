@@ -1,11 +1,11 @@
-"""The attacker's toolkit (``tutorial_src.attacks``): hand-rolled JWS pieces checked against PyJWT."""
+"""The attacker's toolkit (``tutorial_src.lab.attacks``): hand-rolled JWS pieces checked against PyJWT."""
 
 from __future__ import annotations
 
 import jwt
 import pytest
 
-from tutorial_src.attacks import (
+from tutorial_src.lab.attacks import (
     b64url_encode,
     crack_hs256,
     forge_token,
@@ -18,7 +18,7 @@ from tutorial_src.attacks import (
     sign_rs256,
     tamper,
 )
-from tutorial_src.vulnerable import WEAK_SECRET
+from tutorial_src.lab.vulnerable import WEAK_SECRET
 
 KEY = b"an ordinary HMAC key of 32+ bytes for the tests"
 CLAIMS = {"sub": "1", "name": "alice"}
@@ -85,7 +85,7 @@ def test_rsa_helpers_round_trip_with_pyjwt():
 
 
 async def test_key_set_app_serves_the_key_set(aiohttp_client):
-    from tutorial_src.attacks import create_key_set_app
+    from tutorial_src.lab.attacks import create_key_set_app
 
     client = await aiohttp_client(create_key_set_app({"keys": []}))
     response = await client.get("/jwks.json")

@@ -18,6 +18,7 @@ from typing import Any
 
 import jwt
 import pytest
+from conftest import TEST_SECRET
 from jwt.warnings import InsecureKeyLengthWarning
 from multidict import CIMultiDict
 
@@ -31,8 +32,6 @@ from tutorial_src.auth import (
 from tutorial_src.check.nb02 import MALFORMED_HEADERS, WELL_FORMED_HEADERS
 from tutorial_src.errors import InvalidRequest, InvalidToken
 from tutorial_src.settings import Settings
-
-from conftest import TEST_SECRET
 
 OTHER_SECRET = "another-secret-that-is-also-32-bytes-or-more"
 REALM = 'Bearer realm="jwt-tutorial"'
@@ -136,10 +135,15 @@ def bad_token(id: str, token: Callable[[Minter], str], message: str) -> Row:
 ROWS: list[Row] = [
     # --- no credentials: the decorators answer with the bare challenge (RFC 6750 §3.1)
     Row("no-authorization-header", 401, "authentication_required", "", message="Bearer <token>"),
-    Row("token-in-query-string-other-name", 401, "authentication_required", "",
-        query={"token": "abc.def.ghi"}),
-    Row("token-in-query-string", 400, "invalid_request", "invalid_request",
-        query={"access_token": "placeholder"}, message="URL"),
+    Row("token-in-query-string-other-name", 401, "authentication_required", "", query={"token": "abc.def.ghi"}),
+    Row(
+        "token-in-query-string",
+        400,
+        "invalid_request",
+        "invalid_request",
+        query={"access_token": "placeholder"},
+        message="URL",
+    ),
     # --- the header is not a well-formed Bearer credential: 400 invalid_request
     *[bad_request(f"header-{description}", header) for description, header in MALFORMED_HEADERS],
     bad_request("header-raw-token-no-scheme", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2ln", "bare token"),
@@ -150,15 +154,21 @@ ROWS: list[Row] = [
     bad_request("header-two-tokens", "Bearer abc def", "more than one token"),
     bad_request("header-non-ascii", "Bearer t\u00f6k\u00e9n", "b64token"),
     bad_request("header-snowman", "Bearer \u2603", "b64token"),
-    Row("two-authorization-headers", 400, "invalid_request", "invalid_request",
+    Row(
+        "two-authorization-headers",
+        400,
+        "invalid_request",
+        "invalid_request",
         headers=[("Authorization", "Bearer abc"), ("Authorization", "Bearer def")],
-        message="2 Authorization headers"),
+        message="2 Authorization headers",
+    ),
     # --- well-formed headers whose token is not valid: 401 invalid_token
     bad_token("lower-case-scheme-bogus-token", lambda m: "not-a-jwt", "malformed"),
     bad_token("token-9000-characters", lambda m: "a" * 9000, "longer than 4096"),
     bad_token("alg-none", lambda m: jwt.encode(m.claims(), None, algorithm="none"), "algorithm"),
-    bad_token("alg-None-capitalised", lambda m: forge({"alg": "None", "typ": "JWT"}, {"sub": "1"}, ""),
-              "algorithm"),
+    bad_token(
+        "alg-None-capitalised", lambda m: forge({"alg": "None", "typ": "JWT"}, {"sub": "1"}, ""), "algorithm"
+    ),
     bad_token("alg-hs512-when-only-hs256", hs512, "algorithm"),
     bad_token("alg-rs256-header", lambda m: forge({"alg": "RS256", "typ": "JWT"}, {"sub": "1"}), "algorithm"),
     bad_token("wrong-key", lambda m: m.token(key=OTHER_SECRET), "signature"),
@@ -191,10 +201,8 @@ ROWS: list[Row] = [
     bad_token("extra-segments", lambda m: m.token() + ".abc.def", "malformed"),
     bad_token("bad-base64", lambda m: "eyJ~~~.e30+/.abc", "malformed"),
     bad_token("header-not-json", lambda m: f"{b64url(b'not json')}.{b64url(b'{}')}.abc", "malformed"),
-    bad_token("payload-a-json-list", lambda m: signed(m, {"alg": "HS256", "typ": "JWT"}, b"[1, 2]"),
-              "malformed"),
-    bad_token("payload-not-json", lambda m: signed(m, {"alg": "HS256", "typ": "JWT"}, b"sub=1"),
-              "malformed"),
+    bad_token("payload-a-json-list", lambda m: signed(m, {"alg": "HS256", "typ": "JWT"}, b"[1, 2]"), "malformed"),
+    bad_token("payload-not-json", lambda m: signed(m, {"alg": "HS256", "typ": "JWT"}, b"sub=1"), "malformed"),
     bad_token("empty-segments", lambda m: "..", "malformed"),
     bad_token("dots-only", lambda m: ".", "malformed"),
 ]
@@ -335,7 +343,7 @@ def test_parse_bearer_remembers_well_formed_headers():
     first = parse_bearer(header)
     again = parse_bearer("".join(header))  # an equal string, another object: what each request brings
     after = parse_bearer.cache_info()
-    assert first == again == header[len("Bearer "):]
+    assert first == again == header[len("Bearer ") :]
     assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
 
 
@@ -427,6 +435,7 @@ def test_notebook_02_shows_the_shipped_constants():
     from pathlib import Path
 
     from notebook_helpers import NOTEBOOK_DIR, code_cells, python_source, read
+
     import tutorial_src.auth as auth_module
 
     def assignments(source: str) -> dict[str, str]:

@@ -9,7 +9,6 @@ import shutil
 import sys
 
 import pytest
-
 from notebook_helpers import ROOT
 
 _spec = importlib.util.spec_from_file_location("auth_cost", ROOT / "benchmarks" / "auth_cost.py")

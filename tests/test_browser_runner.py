@@ -167,9 +167,8 @@ def test_lab_that_cannot_start_is_a_setup_error(tmp_path, monkeypatch):
     (tmp_path / "state").mkdir()
     monkeypatch.setattr(rn, "lab_command", lambda *args, **kwargs: [sys.executable, "-c", "raise SystemExit(3)"])
     lab = rn.Lab(tmp_path, tmp_path / "state", "x", tmp_path / "lab.log")
-    with pytest.raises(rn.SetupError, match="JupyterLab exited with status 3"):
-        with lab:
-            pass
+    with pytest.raises(rn.SetupError, match="JupyterLab exited with status 3"), lab:
+        pass
     assert lab.process is None
 
 
@@ -178,9 +177,8 @@ def test_lab_that_does_not_answer_is_a_setup_error(tmp_path, monkeypatch):
     monkeypatch.setattr(rn, "lab_command", lambda *args, **kwargs: ["sleep", "60"])
     monkeypatch.setattr(rn, "LAB_START_TIMEOUT", 1.0)
     lab = rn.Lab(tmp_path, tmp_path / "state", "x", tmp_path / "lab.log")
-    with pytest.raises(rn.SetupError, match="did not answer /api/status within 1 s"):
-        with lab:
-            pass
+    with pytest.raises(rn.SetupError, match="did not answer /api/status within 1 s"), lab:
+        pass
     assert lab.process is None
 
 
@@ -299,7 +297,7 @@ def test_show_token_must_render_where_it_is_called():
     [
         "def show_token(token):\n    return token",
         "# show_token(token) would draw it",
-        "from tutorial_src.display import show_token",
+        "from tutorial_src.lab.display import show_token",
     ],
 )
 def test_mentions_of_show_token_that_are_no_call_ask_for_nothing(source):

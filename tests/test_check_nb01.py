@@ -171,7 +171,10 @@ def changed(**fields):
         (changed(user=lambda u, s: {"id": u.id, "email": u.email, "since": object()}), "could not send it"),
         (changed(user=lambda u, s: {"id": u.id, "email": u.email, "password_hash": u.password_hash}), "hash"),
         (changed(token=lambda u, s: create_access_token(u, s).encode()), "'token' must be the str"),
-        (changed(token=lambda u, s: create_access_token(u, nb01.fast_test_settings(jwt_secret="s" * 32))), "verify"),
+        (
+            changed(token=lambda u, s: create_access_token(u, nb01.fast_test_settings(jwt_secret="s" * 32))),
+            "verify",
+        ),
         (changed(token=lambda u, s: create_access_token(type(u)(1, "x@example.com", ""), s)), "sub is '1'"),
         (changed(token_type="bearer"), "'token_type' must be 'Bearer'"),
         (changed(expires_in=900), "access_token_ttl (60 seconds here)"),

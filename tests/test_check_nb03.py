@@ -79,11 +79,19 @@ def plain_only(handler):
     async def wrapper(*args):
         user = args[0][CURRENT_USER]
         if user is None:
-            raise json_error(web.HTTPUnauthorized, "authentication_required", "no",
-                             headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="jwt-tutorial"'})
+            raise json_error(
+                web.HTTPUnauthorized,
+                "authentication_required",
+                "no",
+                headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="jwt-tutorial"'},
+            )
         if not user.is_admin:
-            raise json_error(web.HTTPForbidden, "insufficient_scope", "no",
-                             headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="jwt-tutorial", error="insufficient_scope"'})
+            raise json_error(
+                web.HTTPForbidden,
+                "insufficient_scope",
+                "no",
+                headers={hdrs.WWW_AUTHENTICATE: 'Bearer realm="jwt-tutorial", error="insufficient_scope"'},
+            )
         return await handler(*args)
 
     return wrapper
@@ -92,8 +100,9 @@ def plain_only(handler):
 def realm_less_challenge(handler):
     @functools.wraps(handler)
     async def wrapper(*args):
-        raise json_error(web.HTTPUnauthorized, "authentication_required", "no",
-                         headers={hdrs.WWW_AUTHENTICATE: "Bearer"})
+        raise json_error(
+            web.HTTPUnauthorized, "authentication_required", "no", headers={hdrs.WWW_AUTHENTICATE: "Bearer"}
+        )
 
     return wrapper
 
@@ -113,7 +122,7 @@ def test_admin_required_accepts_the_shipped_decorator():
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
-        (login_required, '403 insufficient_scope'),
+        (login_required, "403 insufficient_scope"),
         (lambda handler: handler, "401 authentication_required"),
         (unfinished, "not done yet"),
         (without_wraps, "functools.wraps"),

@@ -11,7 +11,7 @@ import pytest
 
 from tutorial_src import check
 from tutorial_src.check._core import NOT_YET_PREFIX, PASSED_PREFIX
-from tutorial_src.theory import hs256_sign
+from tutorial_src.lab.jose import hs256_sign
 from tutorial_src.tokens import REQUIRED_CLAIMS
 
 

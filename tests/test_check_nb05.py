@@ -6,8 +6,8 @@ import jwt
 import pytest
 
 from tutorial_src import check
-from tutorial_src.attacks import forge_token
 from tutorial_src.check import nb05
+from tutorial_src.lab.attacks import forge_token
 
 
 def reference_none_token(claims):
@@ -56,7 +56,9 @@ def test_forge_none_token_reports_a_token_the_twin_refuses(monkeypatch):
 
 
 def test_forge_none_token_reports_a_real_app_that_accepts(monkeypatch):
-    monkeypatch.setattr(nb05, "create_app", lambda settings, users: nb05.create_vulnerable_app("alg_none", settings, users))
+    monkeypatch.setattr(
+        nb05, "create_app", lambda settings, users: nb05.create_vulnerable_app("alg_none", settings, users)
+    )
     result = check.forge_none_token(reference_none_token)
     assert not result and "should refuse it with 401" in repr(result)
 

@@ -58,9 +58,15 @@ def test_checks_on_hit_reports_a_stub():
 
 
 def test_the_menu_names_every_check_of_authentication():
-    assert check.HIT_CHECK_MENU == {
-        "signature", "algorithm", "issuer", "audience", "required claims", "expiry", "user exists"
-    }
+    assert {
+        "signature",
+        "algorithm",
+        "issuer",
+        "audience",
+        "required claims",
+        "expiry",
+        "user exists",
+    } == check.HIT_CHECK_MENU
 
 
 # --- bounded_put ----------------------------------------------------------------------------------------------

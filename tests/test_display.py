@@ -1,4 +1,4 @@
-"""tutorial_src.display: ``show_token`` decodes for display, with relative times only, and never raises."""
+"""tutorial_src.lab.display: ``show_token`` decodes for display, with relative times only, and never raises."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tutorial_src.display import b64url_decode, relative_time, show_token
+from tutorial_src.lab.display import b64url_decode, relative_time, show_token
 from tutorial_src.models import User
 from tutorial_src.tokens import create_access_token
 

@@ -8,7 +8,6 @@ import copy
 from pathlib import Path
 
 import pytest
-
 from notebook_helpers import NOTEBOOKS, ROOT, code_cells, python_source, read, top_level_definitions
 
 

@@ -11,10 +11,11 @@ import os
 
 import jwt
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
 from conftest import TEST_SECRET
-from tutorial_src.attacks import forge_token
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tutorial_src.lab.attacks import forge_token
 
 EXPLORE = os.environ.get("HYPOTHESIS_EXPLORE") == "1"
 FUZZ = settings(
@@ -42,8 +43,10 @@ CONTENT_TYPES = [
 HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E) | st.just("\t"), max_size=300)
 HEADER_NAME = st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,15}", fullmatch=True).filter(
     # Framing headers would break the HTTP message itself, not the app.
-    lambda name: name.lower()
-    not in {"content-length", "transfer-encoding", "host", "connection", "expect", "upgrade", "content-type"}
+    lambda name: (
+        name.lower()
+        not in {"content-length", "transfer-encoding", "host", "connection", "expect", "upgrade", "content-type"}
+    )
 )
 JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=50),
@@ -72,8 +75,12 @@ def _headers(content_type: str | None, extra: list[tuple[str, str]] = ()) -> lis
 
 
 @FUZZ
-@given(body=st.binary(max_size=2048), content_type=st.sampled_from(CONTENT_TYPES), method=st.sampled_from(METHODS),
-       route=st.sampled_from(ROUTES))
+@given(
+    body=st.binary(max_size=2048),
+    content_type=st.sampled_from(CONTENT_TYPES),
+    method=st.sampled_from(METHODS),
+    route=st.sampled_from(ROUTES),
+)
 async def test_random_bytes_bodies(client, body, content_type, method, route):
     response = await client.request(
         method, route, data=body, headers=_headers(content_type), skip_auto_headers=["Content-Type"]
@@ -82,8 +89,12 @@ async def test_random_bytes_bodies(client, body, content_type, method, route):
 
 
 @FUZZ
-@given(value=HEADER_TEXT, route=st.sampled_from(ROUTES), prefix=st.sampled_from(["", "Bearer ", "bearer ", "Basic "]),
-       extra=st.lists(st.tuples(HEADER_NAME, HEADER_TEXT), max_size=4))
+@given(
+    value=HEADER_TEXT,
+    route=st.sampled_from(ROUTES),
+    prefix=st.sampled_from(["", "Bearer ", "bearer ", "Basic "]),
+    extra=st.lists(st.tuples(HEADER_NAME, HEADER_TEXT), max_size=4),
+)
 async def test_random_header_values(client, value, route, prefix, extra):
     headers = [*extra, ("Authorization", prefix + value)]
     response = await client.get(route, headers=headers)
@@ -108,8 +119,12 @@ async def test_random_credentials(client, email, password):
 
 
 @FUZZ
-@given(header=st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=5), claims=CLAIMS,
-       key=st.sampled_from([None, b"", TEST_SECRET.encode(), b"another key"]), route=st.sampled_from(ROUTES[2:4]))
+@given(
+    header=st.dictionaries(st.text(max_size=8), JSON_VALUES, max_size=5),
+    claims=CLAIMS,
+    key=st.sampled_from([None, b"", TEST_SECRET.encode(), b"another key"]),
+    route=st.sampled_from(ROUTES[2:4]),
+)
 async def test_random_tokens(client, header, claims, key, route):
     header = {"alg": "HS256", **header} if key else header
     token = forge_token(header, claims, key)

@@ -13,10 +13,9 @@ import sys
 
 import pytest
 import requests
+from test_main import free_port, wait_until_ready
 
 from tutorial_src.demo import DEMO_USERS
-
-from test_main import free_port, wait_until_ready
 
 pytest.importorskip("gunicorn")
 if sys.platform == "win32":  # pragma: no cover - gunicorn is POSIX only
@@ -35,11 +34,18 @@ def gunicorn_url(tmp_path):
     # The README's command, on loopback and a free port.
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "gunicorn", "tutorial_src.app:create_app()",
-            "--worker-class", "aiohttp.GunicornWebWorker",
-            "--workers", "2",
-            "--bind", f"127.0.0.1:{port}",
-            "--graceful-timeout", "10",
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "tutorial_src.app:create_app()",
+            "--worker-class",
+            "aiohttp.GunicornWebWorker",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--graceful-timeout",
+            "10",
         ],
         stdout=log,
         stderr=log,

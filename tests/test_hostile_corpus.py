@@ -11,15 +11,15 @@ import base64
 import json
 import re
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 import jwt
 import pytest
+from conftest import TEST_SECRET
 from jwt.warnings import InsecureKeyLengthWarning
 
-from conftest import TEST_SECRET
-from tutorial_src.attacks import forge_token, new_rsa_key, public_jwk, public_pem, sign_rs256, tamper
+from tutorial_src.lab.attacks import forge_token, new_rsa_key, public_jwk, public_pem, sign_rs256, tamper
 
 CORPUS = json.loads((Path(__file__).parent / "data" / "hostile_corpus.json").read_text(encoding="utf-8"))
 CASES = CORPUS["cases"]

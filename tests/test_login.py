@@ -20,10 +20,9 @@ import json
 
 import pytest
 from aiohttp import FormData, hdrs
+from conftest import ALICE
 
 from tutorial_src.tokens import decode_access_token
-
-from conftest import ALICE
 
 JSON = {"Content-Type": "application/json"}
 
@@ -219,7 +218,7 @@ async def test_broken_content_encoding(client):
     [
         ("multipart/form-data", b"no boundary parameter"),
         ("multipart/form-data; boundary=XX", b"no parts at all"),
-        ("multipart/form-data; boundary=XX", b'--XX\r\nContent-Type: text/plain\r\n\r\nv\r\n--XX--\r\n'),
+        ("multipart/form-data; boundary=XX", b"--XX\r\nContent-Type: text/plain\r\n\r\nv\r\n--XX--\r\n"),
         ("application/x-www-form-urlencoded", b"email=\xff\xfe&password=pw"),
     ],
     ids=["no-boundary", "no-parts", "part-without-name", "non-utf8"],
@@ -249,8 +248,13 @@ _PASSWORD_PART = b'Content-Disposition: form-data; name="password"\r\n\r\npw'
         _multipart(_EMAIL_PART + b"\r\nno colon here\r\n\r\na", _PASSWORD_PART),
         _multipart(_EMAIL_PART + b"\r\nX-Long: " + b"y" * 10_000 + b"\r\n\r\na", _PASSWORD_PART),
     ],
-    ids=["unknown-transfer-encoding", "charset-field-too-long", "too-many-part-headers", "part-header-without-colon",
-         "part-header-too-long"],
+    ids=[
+        "unknown-transfer-encoding",
+        "charset-field-too-long",
+        "too-many-part-headers",
+        "part-header-without-colon",
+        "part-header-too-long",
+    ],
 )
 async def test_multipart_parts_aiohttp_cannot_parse_are_400_not_500(client, body):
     headers = {"Content-Type": "multipart/form-data; boundary=XX"}

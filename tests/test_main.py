@@ -68,16 +68,40 @@ def server(tmp_path_factory):
 ALICE_EMAIL, ALICE_PASSWORD, _ = DEMO_USERS[0]
 MISSING = "this route needs an access token: 'Authorization: Bearer <token>' from POST /login"
 SESSION = [
-    ("GET", "/get-user", None, "Bearer {token}", 200,
-     {"user": "User id=1: <alice@example.com, is_admin=False>", "id": 1, "email": "alice@example.com",
-      "is_admin": False}),
+    (
+        "GET",
+        "/get-user",
+        None,
+        "Bearer {token}",
+        200,
+        {
+            "user": "User id=1: <alice@example.com, is_admin=False>",
+            "id": 1,
+            "email": "alice@example.com",
+            "is_admin": False,
+        },
+    ),
     ("GET", "/get-user", None, None, 401, {"error": "authentication_required", "message": MISSING}),
-    ("GET", "/admin/users", None, "Bearer {token}", 403,
-     {"error": "insufficient_scope", "message": "this route is for admins only"}),
-    ("GET", "/get-user", None, "{token}", 400,
-     {"error": "invalid_request",
-      "message": "the header holds a bare token without the 'Bearer' scheme; "
-                 "send 'Authorization: Bearer <token>' with the token from POST /login"}),
+    (
+        "GET",
+        "/admin/users",
+        None,
+        "Bearer {token}",
+        403,
+        {"error": "insufficient_scope", "message": "this route is for admins only"},
+    ),
+    (
+        "GET",
+        "/get-user",
+        None,
+        "{token}",
+        400,
+        {
+            "error": "invalid_request",
+            "message": "the header holds a bare token without the 'Bearer' scheme; "
+            "send 'Authorization: Bearer <token>' with the token from POST /login",
+        },
+    ),
 ]
 
 
@@ -121,7 +145,10 @@ def test_the_server_prints_url_and_demo_users_then_stops_cleanly():
     env.pop("JWT_SECRET", None)
     process = subprocess.Popen(
         [sys.executable, "-m", "tutorial_src", "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/", process)

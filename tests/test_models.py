@@ -8,12 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 import argon2
 import pytest
 from argon2 import PasswordHasher
+from conftest import ALICE
 
 from tutorial_src.errors import InvalidCredentials, UserExists
 from tutorial_src.models import User, UserStore
 from tutorial_src.passwords import password_hasher
-
-from conftest import ALICE
 
 
 class CountingHasher(PasswordHasher):
@@ -23,7 +22,7 @@ class CountingHasher(PasswordHasher):
         super().__init__(**kwargs)
         self.verified: list[tuple[str, str]] = []
 
-    def verify(self, hash, password):  # noqa: A002 - argon2-cffi's parameter name
+    def verify(self, hash, password):
         self.verified.append((hash, password))
         return super().verify(hash, password)
 
@@ -31,9 +30,7 @@ class CountingHasher(PasswordHasher):
 @pytest.fixture
 def hasher(settings) -> CountingHasher:
     base = password_hasher(settings)
-    return CountingHasher(
-        time_cost=base.time_cost, memory_cost=base.memory_cost, parallelism=base.parallelism
-    )
+    return CountingHasher(time_cost=base.time_cost, memory_cost=base.memory_cost, parallelism=base.parallelism)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""tutorial_src.nbtools: navigation cells, cleaning, sanitize patterns, and executing a notebook.
+"""authoring.nbtools: navigation cells, cleaning, sanitize patterns, and executing a notebook.
 
 Only ``test_execute_*`` start a kernel, once for the module (a module-scoped fixture); everything else works on
 synthetic notebooks in ``tmp_path``.
@@ -14,8 +14,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tutorial_src import nbtools
-from tutorial_src.nbtools import (
+from authoring import nbtools
+from authoring.nbtools import (
     NAV_TAG,
     clean,
     execute,
@@ -252,9 +252,7 @@ def executed(tmp_path_factory) -> nbformat.NotebookNode:
     nb = new_notebook(
         "Tiny",
         "print(1 + 1)",
-        "import os, sys\nos.getcwd() == {folder!r}, sys.executable == {exe!r}".format(
-            folder=str(folder), exe=sys.executable
-        ),
+        f"import os, sys\nos.getcwd() == {str(folder)!r}, sys.executable == {sys.executable!r}",
         "x = 21\nx * 2",
     )
     nbformat.write(nb, path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 from nbformat.v4 import new_code_cell, new_notebook, new_output
 
-from tutorial_src.nbtools import sanitized_outputs
+from authoring.nbtools import sanitized_outputs
 
 
 def notebook(timing: str, png: str, text: str) -> nbformat.NotebookNode:
@@ -26,7 +26,9 @@ def test_timings_and_images_do_not_count():
 
 
 def test_other_outputs_still_count():
-    assert sanitized_outputs(notebook("1", "x", "before"), []) != sanitized_outputs(notebook("1", "x", "after"), [])
+    assert sanitized_outputs(notebook("1", "x", "before"), []) != sanitized_outputs(
+        notebook("1", "x", "after"), []
+    )
 
 
 def test_sanitize_patterns_apply():

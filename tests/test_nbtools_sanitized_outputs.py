@@ -6,7 +6,7 @@ from pathlib import Path
 
 import nbformat
 
-from tutorial_src.nbtools import read_sanitize_patterns, sanitized_outputs
+from authoring.nbtools import read_sanitize_patterns, sanitized_outputs
 
 PATTERNS = read_sanitize_patterns(Path(__file__).parent / "nbval_sanitize.cfg")
 

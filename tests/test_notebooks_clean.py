@@ -6,7 +6,6 @@ import json
 import re
 
 import pytest
-
 from notebook_helpers import NOTEBOOKS, code_cells, read
 
 RAISES_TAGS = {"raises-exception", "nbval-raises-exception"}

@@ -9,7 +9,6 @@ from aiohttp import hdrs, web
 
 from tutorial_src.responses import DEFAULT_ERROR_CODES, bearer_challenge, error_body, json_error
 
-
 # --- bearer_challenge ---------------------------------------------------------------------------------------
 
 

@@ -10,7 +10,6 @@ import importlib
 import re
 
 import pytest
-
 from notebook_helpers import NOTEBOOK_DIR, read
 
 NOTEBOOK = NOTEBOOK_DIR / "04-theory.ipynb"

@@ -1,4 +1,4 @@
-"""tutorial_src.server: the background server of the notebooks - one per process, nothing left behind."""
+"""tutorial_src.lab.server: the background server of the notebooks - one per process, nothing left behind."""
 
 from __future__ import annotations
 
@@ -8,12 +8,11 @@ import threading
 import pytest
 import requests
 from aiohttp import web
+from conftest import ALICE
 
 from tutorial_src.app import create_app
 from tutorial_src.errors import ServerError
-from tutorial_src.server import BackgroundServer, start_server, stop_server
-
-from conftest import ALICE
+from tutorial_src.lab.server import BackgroundServer, start_server, stop_server
 
 # A guard against hanging forever, never a measurement: every wait below ends as soon as its event happens.
 TIMEOUT = 10

@@ -7,11 +7,11 @@ import re
 
 import nbformat
 import pytest
-
 from lesson_factory import CHECKERS, lesson_cells, write_series
 from notebook_helpers import NOTEBOOKS
-from tutorial_src import lesson
-from tutorial_src.lesson import LessonFormatError, bullets_after, checker_names, read_lesson, skeleton_problems
+
+from authoring import lesson
+from authoring.lesson import LessonFormatError, bullets_after, checker_names, read_lesson, skeleton_problems
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -90,7 +90,10 @@ BREAKAGES = {
     "no minutes": (_replace(0, "**Teaching:** 10 min", "Teaching: 10 min"), "**Teaching:** N min"),
     "zero minutes": (_replace(0, "**Exercises:** 5 min", "**Exercises:** 0 min"), "must both be positive"),
     "no questions": (_replace(0, "**Questions**", "Questions"), "'**Questions**'"),
-    "no objectives": (_replace(0, "- Add one to a number.\n- Shout a word,\n  in capitals.", ""), "'**Objectives**'"),
+    "no objectives": (
+        _replace(0, "- Add one to a number.\n- Shout a word,\n  in capitals.", ""),
+        "'**Objectives**'",
+    ),
     "one section": (_replace(6, "## 2. Shouting", "Shouting"), "1 H2 section(s)"),
     "key points missing": (_delete(9), "0 key point(s)"),
     "key points not last": (_insert(10, nbformat.v4.new_markdown_cell("## 3. After")), "last H2 heading"),

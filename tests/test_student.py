@@ -10,14 +10,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
-
 from lesson_factory import lesson_cells, write_series
+from nbclient import NotebookClient
 from notebook_helpers import NOTEBOOKS, code_cells
-from tutorial_src.check import NOT_YET_PREFIX, PASSED_PREFIX
-from tutorial_src.lesson import output_text
-from tutorial_src.nbtools import NAV_TAG, CurrentEnvKernelManager
-from tutorial_src.student import (
+
+from authoring.lesson import output_text
+from authoring.nbtools import NAV_TAG, CurrentEnvKernelManager
+from authoring.student import (
     BEGIN_SOLUTION,
     CHECKER_TAG,
     END_SOLUTION,
@@ -32,6 +31,7 @@ from tutorial_src.student import (
     stub_markdown,
     student_notebook,
 )
+from tutorial_src.check import NOT_YET_PREFIX, PASSED_PREFIX
 
 RAISES_TAGS = {"raises-exception", "nbval-raises-exception"}
 
@@ -124,7 +124,10 @@ def test_regions_in_function_bodies_are_fine(source):
     ("source", "problem"),
     [
         ("# Hint: h.\n### BEGIN SOLUTION\nanswer = 42\n### END SOLUTION", "not inside a function body"),
-        ("class C:\n    # Hint: h.\n    ### BEGIN SOLUTION\n    x = 1\n    ### END SOLUTION", "not inside a function"),
+        (
+            "class C:\n    # Hint: h.\n    ### BEGIN SOLUTION\n    x = 1\n    ### END SOLUTION",
+            "not inside a function",
+        ),
         (EXERCISE.replace("# Hint: split once on a space.", "# split"), "no '# Hint:' line"),
         (EXERCISE.replace("    ### END SOLUTION", ""), "without"),
         (EXERCISE.replace("def my_parse(header):", "def my_parse(header:"), "not valid Python"),
@@ -221,7 +224,9 @@ def run_problems(nb: nbformat.NotebookNode) -> list[str]:
             if output.output_type == "error" and not tags & RAISES_TAGS:
                 problems.append(f"{output.ename}: {output.evalue} in:\n{cell.source[:200]}")
         if CHECKER_TAG in tags and NOT_YET_PREFIX not in output_text(cell):
-            problems.append(f"checker did not say {NOT_YET_PREFIX!r}: {cell.source[:120]} -> {output_text(cell)!r}")
+            problems.append(
+                f"checker did not say {NOT_YET_PREFIX!r}: {cell.source[:120]} -> {output_text(cell)!r}"
+            )
     return problems
 
 
@@ -262,9 +267,11 @@ def test_student_edition_runs_and_every_checker_says_not_yet(student_runs, name)
 
 
 def test_folded_solutions_leave_the_student_edition():
-    from tutorial_src.student import without_solution_details
+    from authoring.student import without_solution_details
 
-    source = "Write it.\n\n<details><summary>Solution</summary>\n\nSplit once.\n</details>\n\nThen run the checker."
+    source = (
+        "Write it.\n\n<details><summary>Solution</summary>\n\nSplit once.\n</details>\n\nThen run the checker."
+    )
     assert without_solution_details(source) == "Write it.\n\nThen run the checker."
     other = "<details><summary>Why?</summary>Because.</details>"
     assert without_solution_details(other) == other

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-
 from lesson_factory import lesson_cells, write_series
 from notebook_helpers import NOTEBOOKS, ROOT
-from tutorial_src import lesson
-from tutorial_src.lesson import (
+
+from authoring import lesson
+from authoring.lesson import (
     TIMINGS_END,
     TIMINGS_START,
     LessonFormatError,

@@ -9,14 +9,13 @@ from datetime import datetime, timedelta, timezone
 
 import jwt
 import pytest
+from conftest import TEST_SECRET
 
 import tutorial_src.auth as auth
 from tutorial_src.auth import InvalidToken, authenticate_token, describe_token_error
 from tutorial_src.settings import Settings
 from tutorial_src.token_cache import VERIFIED_TOKENS, TokenCache, VerifiedToken, seconds
 from tutorial_src.tokens import REQUIRED_CLAIMS, create_access_token, decode_access_token
-
-from conftest import TEST_SECRET
 
 NOW = 1_700_000_000
 #: What the cache tests verify under: 10 s of leeway, like the app's default.

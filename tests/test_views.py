@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from conftest import ADMIN, ALICE, TEST_SECRET
+
+from tutorial_src.app import create_app
 from tutorial_src.demo import DEMO_USERS
 from tutorial_src.routes import setup_routes
-from tutorial_src.app import create_app
 from tutorial_src.settings import fast_test_settings
-
-from conftest import ADMIN, ALICE, TEST_SECRET
 
 
 async def login(client, email: str, password: str) -> str:

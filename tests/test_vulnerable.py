@@ -14,9 +14,11 @@ from pathlib import Path
 
 import jwt
 import pytest
-
 from conftest import ADMIN, ALICE
-from tutorial_src.attacks import (
+
+from tutorial_src.errors import SettingsError
+from tutorial_src.keys import USERS as USERS_KEY
+from tutorial_src.lab.attacks import (
     crack_hs256,
     create_key_set_app,
     forge_token,
@@ -27,17 +29,15 @@ from tutorial_src.attacks import (
     sign_rs256,
     tamper,
 )
-from tutorial_src.errors import SettingsError
-from tutorial_src.keys import USERS as USERS_KEY
-from tutorial_src.tokens import create_access_token
-from tutorial_src.vulnerable import (
+from tutorial_src.lab.vulnerable import (
     KEY_DIR,
-    RS256TwinSettings,
     WEAK_SECRET,
     WEAKNESSES,
+    RS256TwinSettings,
     create_vulnerable_app,
     user_from_claims,
 )
+from tutorial_src.tokens import create_access_token
 
 ATTACKER_KEY = b"a key only the attacker knows, 32+ bytes long"
 ADMIN_LIST = {
@@ -116,7 +116,9 @@ async def test_attack_3_weak_secret_cracked_offline(twin, client):
 async def test_attack_4_algorithm_confusion(twin, client):
     vulnerable = await twin("alg_confusion")
     public_key = await (await vulnerable.get("/public-key.pem")).read()
-    forged = forge_token({"alg": "HS256", "typ": "JWT"}, alice_claims_as_admin(await login(vulnerable)), public_key)
+    forged = forge_token(
+        {"alg": "HS256", "typ": "JWT"}, alice_claims_as_admin(await login(vulnerable)), public_key
+    )
     await assert_twin_accepts(vulnerable, forged)
     await assert_real_app_refuses(client, forged, "the token's signature does not match")
 
@@ -241,7 +243,9 @@ async def test_kid_path_twin_reads_a_bounded_key(twin, client):
 
 async def test_kid_sql_twin_refuses_an_unknown_kid(twin, client):
     vulnerable = await twin("kid_sql")
-    forged = forge_token({"alg": "HS256", "kid": "old-key"}, alice_claims_as_admin(await login(client)), ATTACKER_KEY)
+    forged = forge_token(
+        {"alg": "HS256", "kid": "old-key"}, alice_claims_as_admin(await login(client)), ATTACKER_KEY
+    )
     assert (await admin_users(vulnerable, forged))[0] == 401
 
 
@@ -340,7 +344,6 @@ async def test_public_key_route_serves_pem(twin):
     response = await vulnerable.get("/public-key.pem")
     assert response.status == 200
     assert (await response.read()).startswith(b"-----BEGIN PUBLIC KEY-----")
-
 
 
 def test_no_entry_point_builds_the_twin():

@@ -15,8 +15,8 @@ import functools
 import re
 
 import jwt
-from jwt import exceptions as jwt_errors
 from aiohttp import hdrs, web
+from jwt import exceptions as jwt_errors
 
 from .errors import InvalidRequest, InvalidToken
 from .keys import CURRENT_USER, SETTINGS, USERS
@@ -162,9 +162,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     return await handler(request)
 
 
-def bearer_error(
-    exc_class: type[web.HTTPError], code: str, message: str, settings: Settings
-) -> web.HTTPError:
+def bearer_error(exc_class: type[web.HTTPError], code: str, message: str, settings: Settings) -> web.HTTPError:
     """A JSON error ``{"error": code, "message": message}`` with its RFC 6750 §3 challenge in ``WWW-Authenticate``."""
     challenge = bearer_challenge(settings.realm, code, message)
     return json_error(exc_class, code, message, headers={hdrs.WWW_AUTHENTICATE: challenge})

@@ -37,9 +37,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             if name not in (hdrs.CONTENT_TYPE, hdrs.CONTENT_LENGTH)
         }
         code = DEFAULT_ERROR_CODES.get(exc.status, "http_error")
-        return web.json_response(
-            error_body(code, _message_for(request, exc)), status=exc.status, headers=headers
-        )
+        return web.json_response(error_body(code, _message_for(request, exc)), status=exc.status, headers=headers)
     except Exception:
         logger.exception("unhandled error in %s %s", request.method, request.path)
         return web.json_response(

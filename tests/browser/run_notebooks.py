@@ -57,7 +57,10 @@ CHROMIUM_ARGS = (
 LAB_SETTINGS = {
     # Attach every cell to the DOM: with the default windowing only cells near the viewport are rendered.
     # No blank page after the last cell: the screenshot ends with the notebook.
-    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none", "scrollPastEnd": False},
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {
+        "windowingMode": "none",
+        "scrollPastEnd": False,
+    },
     # The notebooks are copies, but nothing is saved anyway.
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
     # No "get notified about Jupyter news?" toast over the screenshot, no request to the internet.
@@ -123,7 +126,9 @@ def write_lab_settings(settings_dir: Path) -> None:
         path.write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
 
 
-def lab_command(python: str, *, port: int, token: str, root_dir: Path, state_dir: Path, is_root: bool) -> list[str]:
+def lab_command(
+    python: str, *, port: int, token: str, root_dir: Path, state_dir: Path, is_root: bool
+) -> list[str]:
     """The ``jupyter lab`` command line: loopback only, no browser of its own, settings kept in ``state_dir``."""
     command = [
         python, "-m", "jupyterlab",
@@ -293,7 +298,7 @@ class Lab:
             state_dir=self.state_dir,
             is_root=os.geteuid() == 0,
         )
-        self._log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115 (closed in __exit__)
+        self._log = open(self.log_path, "w", encoding="utf-8")
         try:
             # A session of its own: a Ctrl-C in the terminal reaches this script, which shuts the server down.
             self.process = subprocess.Popen(
@@ -455,17 +460,15 @@ def run_notebook(page, lab: Lab, name: str, cells: list[dict], screenshot: Path,
         settled = settled + 1 if started and idle and not running else 0
 
     # Mermaid renders asynchronously: give the diagrams time to appear as SVG.
-    expected = sum(
-        len(MERMAID_FENCE.findall(_source(cell))) for cell in cells if cell["cell_type"] == "markdown"
-    )
+    expected = sum(len(MERMAID_FENCE.findall(_source(cell))) for cell in cells if cell["cell_type"] == "markdown")
     try:
         page.wait_for_function(
             "(n) => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedMermaid :is("
-            "svg, img[src^=\"data:image/svg+xml\"])').length >= n",
+            'svg, img[src^="data:image/svg+xml"])\').length >= n',
             arg=expected,
             timeout=min(remaining(), 60_000),
         )
-    except Exception:  # noqa: BLE001 - reported below with the cell that lacks its diagram
+    except Exception:
         pass
 
     page_cells = [CellReport(**cell) for cell in page.evaluate(COLLECT_JS)]
@@ -501,7 +504,7 @@ def _run_one(browser, lab: Lab, path: Path, screenshots: Path, timeout: float) -
     page = browser.new_page()
     try:
         failures = run_notebook(page, lab, path.name, cells, screenshots / f"{path.stem}.png", timeout)
-    except Exception as error:  # noqa: BLE001 - a Playwright timeout or error is a failure of this notebook
+    except Exception as error:
         failures = [f"{type(error).__name__}: {str(error).splitlines()[0]}"]
     finally:
         page.close()
@@ -563,7 +566,9 @@ def _exit_on_signal(signum: int, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", help=f"notebooks or directories (default: notebooks/{DEFAULT_GLOB})")
+    parser.add_argument(
+        "notebooks", nargs="*", help=f"notebooks or directories (default: notebooks/{DEFAULT_GLOB})"
+    )
     parser.add_argument("--screenshots", type=Path, default=ROOT / "build" / "screenshots")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per notebook (default 600)")
     args = parser.parse_args(argv)

@@ -14,7 +14,7 @@ from ..models import User, UserStore
 from ..settings import fast_test_settings
 from ._core import Case, CheckResult, raises, returns, run_cases
 
-__all__ = ["MALFORMED_HEADERS", "WELL_FORMED_HEADERS", "parse_bearer", "load_user"]
+__all__ = ["MALFORMED_HEADERS", "WELL_FORMED_HEADERS", "load_user", "parse_bearer"]
 
 #: ``(what is wrong, Authorization header value)``: each must be refused with 400 ``invalid_request``.
 MALFORMED_HEADERS: list[tuple[str, str]] = [

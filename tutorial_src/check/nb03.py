@@ -22,9 +22,9 @@ from aiohttp import web
 
 from ..auth import auth_middleware
 from ..keys import SETTINGS, USERS
+from ..lab.server import BackgroundServer
 from ..middleware import error_middleware
 from ..models import UserStore
-from ..server import BackgroundServer
 from ..settings import fast_test_settings
 from ..tokens import create_access_token
 from ._core import (
@@ -94,11 +94,15 @@ def _decorate(decorator: Decorator, handler: Callable[..., Any]) -> tuple[Any, C
     # getattr: inspect.iscoroutinefunction also accepts a functools.partial, which has no __name__.
     name, doc = getattr(wrapped, "__name__", None), getattr(wrapped, "__doc__", None)
     if name != handler.__name__ or doc != handler.__doc__:
-        return None, not_yet("the handler's name or docstring got lost - decorate the wrapper with @functools.wraps")
+        return None, not_yet(
+            "the handler's name or docstring got lost - decorate the wrapper with @functools.wraps"
+        )
     return wrapped, None
 
 
-def _probe(decorator: Decorator, path: str, cases: list[tuple[str, str | None, str, tuple]], summary: str) -> CheckResult:
+def _probe(
+    decorator: Decorator, path: str, cases: list[tuple[str, str | None, str, tuple]], summary: str
+) -> CheckResult:
     """Serve a plain handler and a ``web.View`` guarded by ``decorator`` at ``path`` (``{route}`` is
     ``plain`` or ``view``) and check each case ``(description, caller, url path, expected)``.
 
@@ -157,7 +161,11 @@ def _probe(decorator: Decorator, path: str, cases: list[tuple[str, str | None, s
             return outcome(response.status_code, error, challenge)
 
         checks = [
-            Case(f"{description}, {kind} handler", (caller, url_path.format(route=kind)), returns(outcome(*expected)))
+            Case(
+                f"{description}, {kind} handler",
+                (caller, url_path.format(route=kind)),
+                returns(outcome(*expected)),
+            )
             for kind in ("plain", "view")
             for description, caller, url_path, expected in cases
         ]

@@ -61,10 +61,14 @@ def hs256_signature(answer: Callable[[bytes, bytes], str]) -> CheckResult:
     series_key = b"a demo secret of at least 32 bytes, never a real one"
     cases = [
         Case("the RFC 7515 A.1 example", (_RFC_SIGNING_INPUT, _RFC_KEY), _signature(_RFC_SIGNING_INPUT, _RFC_KEY)),
-        Case("a token shaped like the series' own", (series_input, series_key), _signature(series_input, series_key)),
+        Case(
+            "a token shaped like the series' own", (series_input, series_key), _signature(series_input, series_key)
+        ),
         Case("an empty signing input", (b"", bytes(32)), _signature(b"", bytes(32))),
     ]
-    return run_cases(answer, cases, f"your HS256 signature matches RFC 7515 A.1 ({_RFC_SIGNATURE[:12]}…) and PyJWT.")
+    return run_cases(
+        answer, cases, f"your HS256 signature matches RFC 7515 A.1 ({_RFC_SIGNATURE[:12]}…) and PyJWT."
+    )
 
 
 def _claim_set(expected: set[str], note: str = "") -> Callable[[Any, BaseException | None], str | None]:

@@ -10,11 +10,11 @@ from typing import Any
 import requests
 
 from ..app import create_app
-from ..attacks import read_token
 from ..demo import demo_user_store
-from ..server import BackgroundServer
+from ..lab.attacks import read_token
+from ..lab.server import BackgroundServer
+from ..lab.vulnerable import create_vulnerable_app
 from ..settings import fast_test_settings
-from ..vulnerable import create_vulnerable_app
 from ._core import (
     CheckResult,
     call_answer,

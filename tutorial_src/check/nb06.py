@@ -19,7 +19,7 @@ from ._core import (
     safe_repr,
 )
 
-__all__ = ["HIT_CHECK_MENU", "checks_on_hit", "bounded_put"]
+__all__ = ["HIT_CHECK_MENU", "bounded_put", "checks_on_hit"]
 
 #: The menu of the exercise "which checks must run on a cache hit?".
 HIT_CHECK_MENU = frozenset(

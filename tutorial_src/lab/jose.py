@@ -13,7 +13,7 @@ import hmac
 
 from .display import b64url_decode
 
-__all__ = ["b64url_decode", "b64url_encode", "jws_signing_input", "hs256_sign", "hs256_verify"]
+__all__ = ["b64url_decode", "b64url_encode", "hs256_sign", "hs256_verify", "jws_signing_input"]
 
 
 def b64url_encode(data: bytes) -> str:

@@ -18,7 +18,7 @@ from types import TracebackType
 
 from aiohttp import web
 
-from .errors import ServerError
+from ..errors import ServerError
 
 _current: BackgroundServer | None = None
 _current_lock = threading.Lock()

@@ -3,8 +3,8 @@
 - ``read_lesson(path)`` parses the title cell: number, title, subtitle, minutes, questions, objectives, and the
   ``## Key points`` bullets.
 - ``skeleton_problems(path, series)`` lists, as sentences, every way a notebook departs from the skeleton;
-  ``tests/test_skeleton.py`` fails on any. ``python -m tutorial_src.lesson check notebooks/*.ipynb`` prints them.
-- ``python -m tutorial_src.lesson timings --write docs/instructor-guide.md notebooks/*.ipynb`` (part of
+  ``tests/test_skeleton.py`` fails on any. ``python -m authoring.lesson check notebooks/*.ipynb`` prints them.
+- ``python -m authoring.lesson timings --write docs/instructor-guide.md notebooks/*.ipynb`` (part of
   ``make nav`` and ``make notebooks``) rewrites the table between ``TIMINGS_START`` and ``TIMINGS_END`` in each
   file given, from the minutes in the notebooks; ``--check`` only says whether a table is out of date.
 """
@@ -190,9 +190,7 @@ def _parse(source: str) -> ast.Module | None:
 
 def _defined_functions(tree: ast.Module) -> set[str]:
     return {
-        node.name
-        for node in tree.body
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
     }
 
 
@@ -273,7 +271,7 @@ def exercise_problems(nb: nbformat.NotebookNode, *, checkers: set[str], passed_p
 
 def checker_names() -> set[str]:
     """The checkers a notebook may call: the ``__all__`` of every ``tutorial_src.check.nbNN`` module."""
-    from . import check
+    from tutorial_src import check
 
     names: set[str] = set()
     for module in pkgutil.iter_modules(check.__path__):
@@ -288,7 +286,7 @@ def skeleton_problems(path: Path, series: list[Path]) -> list[str]:
     ``series`` is every notebook of the series, for the navigation links. An empty list means the notebook
     follows the skeleton.
     """
-    from . import check  # the checkers' names
+    from tutorial_src import check  # the checkers' names
 
     nb = nbformat.read(path, as_version=4)
     problems: list[str] = []
@@ -393,7 +391,7 @@ def update_timings(doc: Path, paths: list[Path], *, check_only: bool = False) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tutorial_src.lesson", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m authoring.lesson", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     check_cmd = sub.add_parser("check", help="print every departure from the lesson skeleton")
     check_cmd.add_argument("paths", nargs="*", type=Path)

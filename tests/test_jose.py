@@ -1,4 +1,4 @@
-"""``tutorial_src.theory``: base64url and HS256 by hand agree with PyJWT on any input."""
+"""``tutorial_src.lab.jose``: base64url and HS256 by hand agree with PyJWT on any input."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from jwt.utils import base64url_decode as pyjwt_b64decode
 from jwt.utils import base64url_encode as pyjwt_b64encode
 
-from tutorial_src.theory import b64url_decode, b64url_encode, hs256_sign, hs256_verify, jws_signing_input
+from tutorial_src.lab.jose import b64url_decode, b64url_encode, hs256_sign, hs256_verify, jws_signing_input
 
 KEY = b"a test key that is at least thirty-two bytes long"
 

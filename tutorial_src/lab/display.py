@@ -120,9 +120,7 @@ class TokenView:
         for index, segment in enumerate(self.segments):
             name = names[index] if index < 3 else "extra"
             colour = COLOURS.get(name, "#888")
-            spans.append(
-                f'<span class="jwt-{name}" style="color:{colour}">{html.escape(segment)}</span>'
-            )
+            spans.append(f'<span class="jwt-{name}" style="color:{colour}">{html.escape(segment)}</span>')
         encoded = '<span style="color:#888">.</span>'.join(spans)
         problems = "".join(
             f'<p class="jwt-problem" style="color:#b00">problem: {html.escape(p)}</p>' for p in self.problems
@@ -159,9 +157,7 @@ def show_token(token: str, *, now: float | None = None) -> TokenView:
     if len(segments) != 3:
         problems.append(f"a JWS compact token has 3 parts separated by '.', this has {len(segments)}")
     header, header_problem = _decode_json_segment(segments[0])
-    payload, payload_problem = (
-        _decode_json_segment(segments[1]) if len(segments) > 1 else (None, "missing")
-    )
+    payload, payload_problem = _decode_json_segment(segments[1]) if len(segments) > 1 else (None, "missing")
     if header_problem:
         problems.append(f"header: {header_problem}")
     if payload_problem:

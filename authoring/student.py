@@ -1,6 +1,6 @@
 """Build the student edition of the notebooks: solutions out, hint stubs in, exercise outputs cleared.
 
-``python -m tutorial_src.student --out build/student notebooks/*.ipynb`` is what ``make student`` runs. For
+``python -m authoring.student --out build/student notebooks/*.ipynb`` is what ``make student`` runs. For
 each notebook it writes ``<out>/<same name>.ipynb`` where:
 
 - in code cells, every region between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` (the nbgrader
@@ -177,9 +177,7 @@ def solution_problems(source: str) -> list[str]:
         tree = ast.parse(without_magics(stub_code(source)))
     except SyntaxError as error:
         return [*problems, f"the student edition of this cell is not valid Python: {error}"]
-    functions = [
-        node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
-    ]
+    functions = [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
     stubs = [
         node
         for node in ast.walk(tree)
@@ -244,7 +242,7 @@ def build(paths: list[Path], out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tutorial_src.student", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m authoring.student", description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=Path("build/student"), help="folder to write (created)")
     parser.add_argument("paths", nargs="*", type=Path, help="the notebooks (notebooks/NN-*.ipynb)")
     args = parser.parse_args(argv)

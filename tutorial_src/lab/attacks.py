@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from .display import b64url_decode
 
-#: The word list shipped with the package: ``tutorial_src/data/wordlist.txt``, synthetic, one guess a line.
+#: The word list shipped with the package: ``tutorial_src/lab/data/wordlist.txt``, synthetic, one guess a line.
 WORDLIST = "wordlist.txt"
 
 
@@ -81,8 +81,8 @@ def tamper(token: str, **changes: Any) -> str:
 
 
 def load_wordlist() -> list[str]:
-    """The candidate secrets of ``tutorial_src/data/wordlist.txt``, in file order (blank lines skipped)."""
-    text = resources.files("tutorial_src").joinpath("data", WORDLIST).read_text(encoding="utf-8")
+    """The candidate secrets of ``tutorial_src/lab/data/wordlist.txt``, in file order (blank lines skipped)."""
+    text = resources.files("tutorial_src.lab").joinpath("data", WORDLIST).read_text(encoding="utf-8")
     return [line for line in text.splitlines() if line.strip()]
 
 

@@ -34,16 +34,16 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from yarl import URL
 
+from ..auth import InvalidRequest, InvalidToken, bearer_error, bearer_token
+from ..demo import demo_user_store
+from ..errors import SettingsError
+from ..keys import CURRENT_USER, SETTINGS, USERS
+from ..middleware import error_middleware
+from ..models import User, UserStore
+from ..routes import setup_routes
+from ..settings import Settings
+from ..tokens import REQUIRED_CLAIMS, decode_access_token
 from .attacks import hs256_signature, new_rsa_key, public_pem
-from .auth import InvalidRequest, InvalidToken, bearer_error, bearer_token
-from .demo import demo_user_store
-from .errors import SettingsError
-from .keys import CURRENT_USER, SETTINGS, USERS
-from .middleware import error_middleware
-from .models import User, UserStore
-from .routes import setup_routes
-from .settings import Settings
-from .tokens import REQUIRED_CLAIMS, decode_access_token
 
 #: The weak twin's HMAC secret: 39 bytes, so ``Settings`` accepts it, yet it is a line of the shipped word
 #: list. Length is not strength: a secret must be random (RFC 8725 §3.5), e.g. ``secrets.token_urlsafe(32)``.
@@ -351,7 +351,9 @@ def create_vulnerable_app(
     if private_key is not None:
         # The series' /login signs with settings.jwt_secret and settings.jwt_algorithm: a PEM and RS256 here.
         values = {field.name: getattr(settings, field.name) for field in dataclasses.fields(settings)}
-        settings = RS256TwinSettings(**{**values, "jwt_secret": _private_pem(private_key), "jwt_algorithm": "RS256"})
+        settings = RS256TwinSettings(
+            **{**values, "jwt_secret": _private_pem(private_key), "jwt_algorithm": "RS256"}
+        )
     app = web.Application(
         middlewares=[error_middleware, vulnerable_auth_middleware], client_max_size=settings.max_body_size
     )

@@ -1,6 +1,6 @@
 """Maintenance of the notebooks: re-execute and clean them, write the navigation links.
 
-``python -m tutorial_src.nbtools execute notebooks/*.ipynb`` is what ``make notebooks`` runs:
+``python -m authoring.nbtools execute notebooks/*.ipynb`` is what ``make notebooks`` runs:
 
 1. rewrite the navigation cells (``nav``-tagged Markdown cells, first and last) from the file names;
 2. execute every cell with nbclient in a fresh kernel of the *current* Python environment;
@@ -8,7 +8,7 @@
    execution timings and the interpreter version (volatile metadata).
 
 Running it twice in a row changes nothing except what ``tests/nbval_sanitize.cfg`` covers (tokens, random ids):
-``python -m tutorial_src.nbtools check-stable notebooks/*.ipynb`` proves it.
+``python -m authoring.nbtools check-stable notebooks/*.ipynb`` proves it.
 """
 
 from __future__ import annotations
@@ -190,14 +190,16 @@ def check_stable(paths: list[Path], sanitize: Path) -> int:
         same_outputs = sanitized_outputs(before, patterns) == sanitized_outputs(after, patterns)
         if not (same_sources and same_meta and same_outputs):
             failures += 1
-            print(f"{path}: changed on the second run (sources={same_sources}, metadata={same_meta}, "
-                  f"outputs={same_outputs})")
+            print(
+                f"{path}: changed on the second run (sources={same_sources}, metadata={same_meta}, "
+                f"outputs={same_outputs})"
+            )
     print("stable" if not failures else f"{failures} notebook(s) not stable")
     return 1 if failures else 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tutorial_src.nbtools", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m authoring.nbtools", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("execute", help="write navigation, execute and clean notebooks in place")
     run.add_argument("paths", nargs="+", type=Path)
