@@ -1,27 +1,44 @@
-"""The application factory: ``create_app(settings, users)`` builds the whole demo app."""
+"""The application builder: ``build_app`` makes every app of the series, ``create_app`` the demo app."""
 
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
-from .auth import auth_middleware
+from . import auth, decorators, login
 from .demo import demo_user_store
 from .keys import SETTINGS, USERS
 from .middleware import error_middleware
 from .models import UserStore
-from .routes import setup_routes
+from .routes import Guard, setup_routes
 from .settings import Settings
 
 
-def create_app(settings: Settings | None = None, users: UserStore | None = None) -> web.Application:
-    """The demo app, ready to serve.
+def build_app(
+    settings: Settings | None = None,
+    users: UserStore | None = None,
+    *,
+    auth_middleware: Middleware = auth.auth_middleware,
+    login_handler: Handler = login.login,
+    login_required: Guard = decorators.login_required,
+    admin_required: Guard = decorators.admin_required,
+) -> web.Application:
+    """The demo app built from the given parts; the defaults are the package's own.
+
+    A notebook passes the middleware, login handler or decorators it has just written, so the server it starts
+    runs its own code on every route; the vulnerable twins of notebook 05 pass their weak auth middleware. All
+    of them get the same limits, state and routes as ``create_app()``.
 
     Args:
         settings: defaults to ``Settings()`` (``JWT_SECRET`` from the environment, else a random secret).
         users: defaults to the demo users of ``demo.DEMO_USERS``.
+        auth_middleware: puts ``CURRENT_USER`` on each request.
+        login_handler: ``POST /login``.
+        login_required: guards ``GET /get-user``.
+        admin_required: guards ``GET /admin/users``.
 
     Middleware order matters: ``error_middleware`` runs first (outermost) so it turns the auth middleware's
-    errors into JSON too; ``auth_middleware`` runs before every handler so each one can read ``CURRENT_USER``.
+    errors into JSON too; the auth middleware runs before every handler so each one can read ``CURRENT_USER``.
     """
     settings = settings if settings is not None else Settings()
     app = web.Application(
@@ -33,5 +50,10 @@ def create_app(settings: Settings | None = None, users: UserStore | None = None)
     )
     app[SETTINGS] = settings
     app[USERS] = users if users is not None else demo_user_store(settings)
-    setup_routes(app)
+    setup_routes(app, login_handler=login_handler, login_required=login_required, admin_required=admin_required)
     return app
+
+
+def create_app(settings: Settings | None = None, users: UserStore | None = None) -> web.Application:
+    """The demo app, ready to serve: ``build_app`` with the package's middleware, login and decorators."""
+    return build_app(settings, users)

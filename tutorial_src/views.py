@@ -1,10 +1,9 @@
-"""The demo app's handlers besides ``/login``."""
+"""The demo app's handlers besides ``/login``; ``routes.setup_routes`` says who may call each."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from .decorators import admin_required, login_required
 from .keys import CURRENT_USER, USERS
 
 
@@ -16,14 +15,12 @@ async def index(request: web.Request) -> web.Response:
     )
 
 
-@login_required
 async def get_user(request: web.Request) -> web.Response:
     """``GET /get-user``: ``{"user": "User id=1: <…, is_admin=False>", "id": int, "email": str, "is_admin": bool}``."""
     user = request[CURRENT_USER]
     return web.json_response({"user": str(user), **user.to_public_dict()})
 
 
-@admin_required
 async def admin_users(request: web.Request) -> web.Response:
     """``GET /admin/users``, admins only: ``{"users": [{"id": int, "email": str, "is_admin": bool}, …]}``."""
     return web.json_response({"users": [user.to_public_dict() for user in request.app[USERS].all()]})

@@ -1,7 +1,7 @@
 """Checkers for the exercises of notebook 03 (decorators that guard handlers).
 
-Each checker builds a tiny app - the error and auth middlewares, a plain handler and a ``web.View`` both
-guarded by the learner's decorator - serves it with ``BackgroundServer`` (its own thread and event loop, so
+Each checker builds the demo app (``build_app``) plus a plain handler and a ``web.View`` both guarded by the
+learner's decorator, serves it with ``BackgroundServer`` (its own thread and event loop, so
 it works inside a Jupyter kernel whose loop is already running) and sends real requests with ``requests``.
 
 The checkers are not named ``admin_required`` and so on: ``tests/test_drift.py`` would take them for the
@@ -20,10 +20,8 @@ from typing import Any
 import requests
 from aiohttp import web
 
-from ..auth import auth_middleware
-from ..keys import SETTINGS, USERS
+from ..app import build_app
 from ..lab.server import BackgroundServer
-from ..middleware import error_middleware
 from ..models import UserStore
 from ..settings import fast_test_settings
 from ..tokens import create_access_token
@@ -135,9 +133,7 @@ def _probe(
         ALICE: create_access_token(users.create(ALICE, "alice password"), settings),
         ADMIN: create_access_token(users.create(ADMIN, "admin password", is_admin=True), settings),
     }
-    app = web.Application(middlewares=[error_middleware, auth_middleware])
-    app[SETTINGS] = settings
-    app[USERS] = users
+    app = build_app(settings, users)
     app.router.add_get(path.format(route="plain"), plain)
     app.router.add_view(path.format(route="view"), view)
 

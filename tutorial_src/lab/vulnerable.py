@@ -1,9 +1,9 @@
 """A DELIBERATELY VULNERABLE twin of the demo app, for the attack lab of notebook 05. Never deploy it.
 
-``create_vulnerable_app(weakness)`` builds the series' app - the same ``/login``, user store, routes and
-decorators - with one difference: the auth middleware verifies tokens in one of the broken ways real servers
-have shipped. Each weakness is one small function below (``VERIFIERS``), so the notebook can show it beside the
-line of ``create_app()`` that refuses the same forged token.
+``create_vulnerable_app(weakness)`` builds the series' app with ``app.build_app`` - the same ``/login``, user
+store, routes, decorators and request limits - with one difference: the auth middleware verifies tokens in one
+of the broken ways real servers have shipped. Each weakness is one small function below (``VERIFIERS``), so the
+notebook can show it beside the line of ``create_app()`` that refuses the same forged token.
 
 Safety: the twin is only built by notebook 05, its checkers and the tests. No standalone entry point (``python
 -m tutorial_src…``, gunicorn) ever creates it; serve it with ``server.BackgroundServer``, which listens on
@@ -34,13 +34,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from yarl import URL
 
+from ..app import build_app
 from ..auth import InvalidRequest, InvalidToken, bearer_error, bearer_token
-from ..demo import demo_user_store
 from ..errors import SettingsError
 from ..keys import CURRENT_USER, SETTINGS, USERS
-from ..middleware import error_middleware
 from ..models import User, UserStore
-from ..routes import setup_routes
 from ..settings import Settings
 from ..tokens import REQUIRED_CLAIMS, decode_access_token
 from .attacks import hs256_signature, new_rsa_key, public_pem
@@ -354,11 +352,7 @@ def create_vulnerable_app(
         settings = RS256TwinSettings(
             **{**values, "jwt_secret": _private_pem(private_key), "jwt_algorithm": "RS256"}
         )
-    app = web.Application(
-        middlewares=[error_middleware, vulnerable_auth_middleware], client_max_size=settings.max_body_size
-    )
-    app[SETTINGS] = settings
-    app[USERS] = users if users is not None else demo_user_store(settings)
+    app = build_app(settings, users, auth_middleware=vulnerable_auth_middleware)
     app[WEAKNESS] = weakness
     app[VERIFIED_SIGNATURES] = set()
     if private_key is not None:
@@ -366,7 +360,6 @@ def create_vulnerable_app(
         app.router.add_get("/public-key.pem", public_key)
     if weakness == "kid_path":
         app[KEY_DIR] = _make_key_dir(app, settings)
-    setup_routes(app)
     return app
 
 

@@ -1,0 +1,87 @@
+"""tutorial_src.app: ``build_app`` makes every app of the series; ``create_app`` is it with the package's parts."""
+
+from __future__ import annotations
+
+import pytest
+from aiohttp import web
+
+from tutorial_src.app import build_app, create_app
+from tutorial_src.auth import auth_middleware
+from tutorial_src.lab.vulnerable import WEAKNESSES, create_vulnerable_app
+from tutorial_src.middleware import error_middleware
+
+# A syntactically valid bearer header of 8.5 KB: over aiohttp's default 8190-byte header line limit.
+LONG_HEADER = "Bearer " + "a" * (8704 - len("Bearer "))
+
+
+def routes_of(app: web.Application) -> set[tuple[str, str]]:
+    return {(route.method, route.resource.canonical) for route in app.router.routes() if route.method != "HEAD"}
+
+
+def test_create_app_is_build_app_with_the_package_parts(settings, users):
+    app = create_app(settings, users)
+    built = build_app(settings, users)
+    assert list(app.middlewares) == list(built.middlewares) == [error_middleware, auth_middleware]
+    assert (
+        routes_of(app)
+        == routes_of(built)
+        == {
+            ("GET", "/"),
+            ("POST", "/login"),
+            ("GET", "/get-user"),
+            ("GET", "/admin/users"),
+        }
+    )
+
+
+async def test_build_app_serves_the_parts_it_is_given(aiohttp_client, settings, users):
+    calls = []
+
+    def recording(name):
+        def guard(handler):
+            async def guarded(request: web.Request) -> web.StreamResponse:
+                calls.append(name)
+                return web.json_response({"guarded_by": name})
+
+            return guarded
+
+        return guard
+
+    async def my_login(request: web.Request) -> web.Response:
+        calls.append("login")
+        return web.json_response({"token": "mine"})
+
+    @web.middleware
+    async def my_auth(request: web.Request, handler):
+        calls.append("auth")
+        return await auth_middleware(request, handler)
+
+    client = await aiohttp_client(
+        build_app(
+            settings,
+            users,
+            auth_middleware=my_auth,
+            login_handler=my_login,
+            login_required=recording("login_required"),
+            admin_required=recording("admin_required"),
+        )
+    )
+    assert await (await client.post("/login")).json() == {"token": "mine"}
+    assert await (await client.get("/get-user")).json() == {"guarded_by": "login_required"}
+    assert await (await client.get("/admin/users")).json() == {"guarded_by": "admin_required"}
+    assert calls == ["auth", "login", "auth", "login_required", "auth", "admin_required"]
+
+
+@pytest.mark.parametrize("weakness", WEAKNESSES)
+async def test_the_twin_answers_a_long_bearer_header_as_the_app_does(aiohttp_client, settings, users, weakness):
+    # The twin once lost the app's handler_args: aiohttp then refused the 8.5 KB header with a plain-text 400.
+    answers = []
+    for app in (create_app(settings, users), create_vulnerable_app(weakness, settings, users)):
+        client = await aiohttp_client(app)
+        response = await client.get("/admin/users", headers={"Authorization": LONG_HEADER})
+        body = await response.json()  # raises on a plain-text body
+        challenge = response.headers["WWW-Authenticate"]
+        answers.append(
+            (response.status, response.content_type, body["error"], 'error="invalid_token"' in challenge)
+        )
+    assert answers[0] == answers[1] == (401, "application/json", "invalid_token", True)
