@@ -50,7 +50,7 @@ def parse_bearer(header: str) -> str:
         problem = "the Bearer scheme came without a token"
     elif len(parts) > 2:
         problem = "the Bearer credential holds more than one token"
-    elif header.lstrip(" ") != header or header[len(parts[0]) :].strip(" ") != parts[1]:
+    elif header.strip(" ") != header or header[len(parts[0]) :].lstrip(" ") != parts[1]:
         problem = "separate Bearer and the token with spaces, nothing else"
     else:
         problem = "the token has characters outside the RFC 6750 b64token alphabet"
