@@ -22,6 +22,7 @@ from conftest import TEST_SECRET
 from jwt.warnings import InsecureKeyLengthWarning
 from multidict import CIMultiDict
 
+from tutorial_src.app import create_app
 from tutorial_src.auth import (
     BEARER_CREDENTIALS,
     authenticate_token,
@@ -29,7 +30,6 @@ from tutorial_src.auth import (
     describe_token_error,
     parse_bearer,
 )
-from tutorial_src.app import create_app
 from tutorial_src.check.nb02 import MALFORMED_HEADERS, OTHER_SCHEME_HEADERS, WELL_FORMED_HEADERS
 from tutorial_src.errors import InvalidRequest, InvalidToken, UnsupportedScheme
 from tutorial_src.settings import Settings
@@ -260,10 +260,8 @@ async def test_hostile_request(deleted_user_client, minter, row: Row, route: str
         headers["Authorization"] = f"Bearer {row.token(minter)}"
     if row.header is not None:
         headers["Authorization"] = row.header
-    if row.query.get("access_token") == "placeholder":
-        row_query = {"access_token": minter.token()}
-    else:
-        row_query = row.query
+    placeholder = row.query.get("access_token") == "placeholder"
+    row_query = {"access_token": minter.token()} if placeholder else row.query
 
     response = await deleted_user_client.get(route, headers=headers, params=row_query)
 

@@ -38,7 +38,7 @@ def rfc_exact_parser(header):
 
 def one_space_only(header):
     # The old, stricter form: exactly one space. RFC 6750 §2.1 allows more.
-    scheme, space, token = header.partition(" ")
+    scheme, _, token = header.partition(" ")
     body = token.rstrip("=")
     alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/")
     if scheme.lower() != "bearer" or not body or not set(body) <= alphabet:
