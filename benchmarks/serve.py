@@ -1,9 +1,9 @@
 """Serve the demo app for the benchmark: one process, one event loop, 127.0.0.1, no access log.
 
 ``python benchmarks/serve.py [--no-cache]`` prints ``port <n>`` on stdout once the socket listens, then serves
-until it gets SIGTERM or SIGINT. ``--no-cache`` sets ``VERIFIED_TOKENS.maxsize = 0``, so every request pays
-for the full ``jwt.decode``. The secret comes from ``JWT_SECRET`` (``Settings``), so the benchmark process can
-log in and verify the same tokens.
+until it gets SIGTERM or SIGINT. ``--no-cache`` builds the app without its token cache
+(``create_app(token_cache=False)``), so every request pays for the full ``jwt.decode``. The secret comes from
+``JWT_SECRET`` (``Settings``), so the benchmark process can log in and verify the same tokens.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from aiohttp import web
 
 from tutorial_src.app import create_app
 from tutorial_src.keys import USERS
-from tutorial_src.token_cache import VERIFIED_TOKENS
 
 #: The public twin of ``GET /get-user``, added to the app by this runner only.
 PUBLIC_TWIN = "/bench/public-user"
@@ -36,10 +35,8 @@ async def public_user(request: web.Request) -> web.Response:
 
 
 async def serve(no_cache: bool) -> None:
-    if no_cache:
-        VERIFIED_TOKENS.maxsize = 0
     # access_log=None: writing a log line per request would be part of what we measure, for both routes alike.
-    app = create_app()
+    app = create_app(token_cache=not no_cache)
     app.router.add_get(PUBLIC_TWIN, public_user)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

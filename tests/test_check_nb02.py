@@ -25,16 +25,40 @@ def unfinished(*args):
     raise NotImplementedError("Hint: ...")
 
 
-def test_parse_bearer_accepts_the_shipped_parser():
-    result = check.parse_bearer(parse_bearer)
+def rfc_exact_parser(header):
+    # Written differently from the reference: RFC 6750 §2.1 "Bearer" 1*SP b64token, several spaces allowed.
+    scheme, _, rest = header.partition(" ")
+    token = rest.lstrip(" ")
+    body = token.rstrip("=")
+    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/")
+    if scheme.lower() != "bearer" or not body or not set(body) <= alphabet:
+        raise ValueError("not a Bearer credential")
+    return token
+
+
+def one_space_only(header):
+    # The old, stricter form: exactly one space. RFC 6750 §2.1 allows more.
+    scheme, _, token = header.partition(" ")
+    body = token.rstrip("=")
+    alphabet = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~+/")
+    if scheme.lower() != "bearer" or not body or not set(body) <= alphabet:
+        raise ValueError("not a Bearer credential")
+    return token
+
+
+@pytest.mark.parametrize("answer", [parse_bearer, rfc_exact_parser], ids=["shipped", "rfc-exact-several-spaces"])
+def test_parse_bearer_accepts_right_parsers(answer):
+    result = check.parse_bearer(answer)
     assert result and repr(result).startswith(PASSED_PREFIX)
 
 
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
-        (lambda header: header.split(" ")[1], "another scheme"),
-        (lambda header: header[7:], "another scheme"),
+        (one_space_only, "two spaces after Bearer"),
+        (lambda header: header.split(" ")[1], "two spaces after Bearer"),
+        (lambda header: header.split()[1], "another scheme"),
+        (lambda header: header[7:], "two spaces after Bearer"),
         (lambda header: header.split()[-1] if header.startswith("Bearer ") else 1 / 0, "lower-case scheme"),
         (unfinished, "not done yet"),
         ("not a function", "expected a function"),

@@ -1,4 +1,4 @@
-"""The verified-token cache: bounded LRU, time re-checks on every hit, and the same verdicts as PyJWT."""
+"""The token-cache layer: bounded LRU, times re-checked on every hit, one cache per app, PyJWT's verdicts."""
 
 from __future__ import annotations
 
@@ -12,23 +12,19 @@ import pytest
 from conftest import TEST_SECRET
 
 import tutorial_src.auth as auth
-from tutorial_src.auth import InvalidToken, authenticate_token, describe_token_error
+import tutorial_src.token_cache as token_cache
+from tutorial_src.app import create_app
+from tutorial_src.auth import auth_middleware, describe_token_error
+from tutorial_src.errors import InvalidRequest, UnsupportedScheme
+from tutorial_src.keys import TOKEN_CACHE
 from tutorial_src.settings import Settings
-from tutorial_src.token_cache import VERIFIED_TOKENS, TokenCache, VerifiedToken, seconds
+from tutorial_src.token_cache import PARSED_HEADERS, TokenCache, VerifiedToken, seconds, with_token_cache
 from tutorial_src.tokens import REQUIRED_CLAIMS, create_access_token, decode_access_token
 
 NOW = 1_700_000_000
 #: What the cache tests verify under: 10 s of leeway, like the app's default.
 SETTINGS = Settings(jwt_secret=TEST_SECRET, leeway=10)
 ENTRY = VerifiedToken(user_id=1, settings=SETTINGS, not_before=NOW, expires_at=NOW + 900)
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    VERIFIED_TOKENS.clear()
-    yield
-    VERIFIED_TOKENS.clear()
-    VERIFIED_TOKENS.maxsize = 1024
 
 
 class FakeClock:
@@ -218,12 +214,43 @@ def test_the_key_is_the_exact_token():
     assert cache.get("".join(["t"]), SETTINGS) is ENTRY  # an equal string, another object
 
 
-# --- authenticate_token with the cache ------------------------------------------------------------------------
+# --- the remembered parser -------------------------------------------------------------------------------------
+
+
+def test_the_parser_remembers_well_formed_headers():
+    # A client repeats its header: the second call is a hit and hands back the very same token object.
+    cache = TokenCache()
+    assert cache.parse_bearer.cache_parameters()["maxsize"] == PARSED_HEADERS
+    header = "Bearer abc.def.ghi"
+    first = cache.parse_bearer(header)
+    again = cache.parse_bearer("".join(["Bearer ", "abc.def.ghi"]))  # an equal string, another object
+    assert first == "abc.def.ghi" and again is first
+    assert cache.parse_bearer.cache_info()[:2] == (1, 1)  # (hits, misses)
+
+
+def test_the_parser_refuses_a_malformed_header_every_time():
+    # lru_cache never stores a raised exception: the second call is parsed (and refused) again, with its reason.
+    cache = TokenCache()
+    for _ in range(2):
+        with pytest.raises(InvalidRequest, match="more than one token"):
+            cache.parse_bearer("Bearer abc def")
+        with pytest.raises(UnsupportedScheme):
+            cache.parse_bearer("Basic abc")
+    assert cache.parse_bearer.cache_info()[:2] == (0, 4)
+
+
+def test_each_cache_remembers_its_own_headers():
+    one, other = TokenCache(), TokenCache()
+    one.parse_bearer("Bearer abc")
+    assert one.parse_bearer.cache_info().currsize == 1 and other.parse_bearer.cache_info().currsize == 0
+
+
+# --- the layer in front of the auth middleware ----------------------------------------------------------------
 
 
 @pytest.fixture
 def decodes(monkeypatch):
-    """How many full verifications ``authenticate_token`` ran."""
+    """How many full verifications ran, in the plain middleware and in the layer."""
     calls = []
 
     def counting(token, settings):
@@ -231,34 +258,57 @@ def decodes(monkeypatch):
         return decode_access_token(token, settings)
 
     monkeypatch.setattr(auth, "decode_access_token", counting)
+    monkeypatch.setattr(token_cache, "decode_access_token", counting)
     return calls
 
 
-def test_a_second_request_skips_the_full_verification(settings, users, decodes):
-    alice = users.get_by_id(1)
-    token = create_access_token(alice, settings)
-    assert authenticate_token(token, settings, users) == alice
-    assert authenticate_token(token, settings, users) == alice
-    assert len(decodes) == 1
-    assert token in VERIFIED_TOKENS
+@pytest.fixture
+async def layered(aiohttp_client, settings, users):
+    """``(client, cache)`` of an app built with its token cache."""
+    app = create_app(settings, users, token_cache=True)
+    return await aiohttp_client(app), app[TOKEN_CACHE]
 
 
-def test_a_deleted_user_is_refused_at_once_even_when_cached(settings, users):
+async def get_user(client, token):
+    response = await client.get("/get-user", headers={"Authorization": f"Bearer {token}"})
+    return response.status, await response.json()
+
+
+async def test_requests_after_the_first_skip_the_full_verification(layered, settings, users, decodes):
+    client, cache = layered
     token = create_access_token(users.get_by_id(1), settings)
-    authenticate_token(token, settings, users)
+    for _ in range(3):
+        assert (await get_user(client, token))[0] == 200
+    # The first request: the plain middleware's check, then the layer's own before it remembers; then none.
+    assert len(decodes) == 2
+    assert token in cache
+
+
+async def test_a_hit_skips_the_plain_middleware(aiohttp_client, settings, users):
+    calls = []
+
+    async def counting_middleware(request, handler):
+        calls.append(request.path)
+        return await auth_middleware(request, handler)
+
+    app = create_app(settings, users, token_cache=False)
+    app[TOKEN_CACHE] = TokenCache()
+    app.middlewares[-1] = with_token_cache(counting_middleware)
+    client = await aiohttp_client(app)
+    token = create_access_token(users.get_by_id(1), settings)
+    for _ in range(3):
+        assert (await get_user(client, token))[0] == 200
+    assert calls == ["/get-user"]  # the first request only; the others were hits
+
+
+async def test_a_deleted_user_is_refused_at_once_even_when_cached(layered, settings, users):
+    client, cache = layered
+    token = create_access_token(users.get_by_id(1), settings)
+    await get_user(client, token)
     users.delete(1)
-    with pytest.raises(InvalidToken, match="no longer exists"):
-        authenticate_token(token, settings, users)
-    assert token not in VERIFIED_TOKENS
-
-
-def test_the_user_is_looked_up_in_the_store_given(settings, users):
-    # A cached verdict is about the token; the user comes from the store of this call, every time.
-    token = create_access_token(users.get_by_id(1), settings)
-    authenticate_token(token, settings, users)
-    other_store = type(users).from_settings(settings)
-    with pytest.raises(InvalidToken, match="no longer exists"):
-        authenticate_token(token, settings, other_store)
+    status, body = await get_user(client, token)
+    assert (status, body["error"]) == (401, "invalid_token") and "no longer exists" in body["message"]
+    assert token not in cache
 
 
 class _Later(datetime):
@@ -269,47 +319,49 @@ class _Later(datetime):
         return datetime.now(tz) + timedelta(hours=1)
 
 
-def test_expiry_is_rechecked_on_every_hit(settings, users, monkeypatch, decodes):
+async def test_expiry_is_rechecked_on_every_hit(layered, settings, users, monkeypatch, decodes):
+    client, cache = layered
     token = create_access_token(users.get_by_id(1), settings)
-    authenticate_token(token, settings, users)
-    monkeypatch.setattr(VERIFIED_TOKENS, "clock", lambda: time.time() + 3600)
+    await get_user(client, token)
+    monkeypatch.setattr(cache, "clock", lambda: time.time() + 3600)
     monkeypatch.setattr(jwt.api_jwt, "datetime", _Later)
-    with pytest.raises(InvalidToken, match="the token has expired"):
-        authenticate_token(token, settings, users)
-    assert len(decodes) == 2  # the stale hit fell through to PyJWT, which refused
-    assert token not in VERIFIED_TOKENS
+    status, body = await get_user(client, token)
+    assert status == 401 and body["message"] == "the token has expired"
+    assert len(decodes) == 3  # the stale hit fell through to the plain middleware, whose PyJWT refused
+    assert token not in cache
 
 
-def test_a_verdict_under_other_settings_is_not_reused(settings, users):
+async def test_each_app_has_its_own_cache(aiohttp_client, settings, users):
+    one, other = create_app(settings, users), create_app(settings, users)
+    assert one[TOKEN_CACHE] is not other[TOKEN_CACHE]
     token = create_access_token(users.get_by_id(1), settings)
-    authenticate_token(token, settings, users)
-    for change, message in [
-        ({"jwt_secret": "another-secret-that-is-at-least-32-bytes"}, "signature does not match"),
-        ({"issuer": "someone-else"}, "another issuer"),
-        ({"audience": "another-api"}, "another audience"),
-        # The secret grows too, since HS512 needs 64 bytes; the algorithm check comes first.
-        ({"jwt_algorithm": "HS512", "jwt_secret": "s" * 64}, "algorithm is not allowed"),
-    ]:
-        other = Settings(**{**settings.__dict__, **change})
-        with pytest.raises(InvalidToken, match=message):
-            authenticate_token(token, other, users)
+    await get_user(await aiohttp_client(one), token)
+    assert token in one[TOKEN_CACHE] and token not in other[TOKEN_CACHE]
 
 
-def test_a_token_verified_under_other_settings_is_verified_again_then_replaced(settings, users, decodes):
-    token = create_access_token(users.get_by_id(1), settings)
-    authenticate_token(token, settings, users)
-    renamed = Settings(**{**settings.__dict__, "realm": "another-realm"})  # the token passes under both
-    for _ in range(2):
-        assert authenticate_token(token, renamed, users).id == 1
-    assert len(decodes) == 2 and len(VERIFIED_TOKENS) == 1  # one full check under each; the second call hit
+def test_no_cache_lives_at_module_level():
+    # Issue 14: one cache per app, created by the app builder; nothing shared by every app of the process.
+    for module in (auth, token_cache):
+        assert not [name for name, value in vars(module).items() if isinstance(value, TokenCache)]
+    assert not hasattr(token_cache, "VERIFIED_TOKENS")
 
 
-def test_without_the_cache_every_request_is_verified_in_full(settings, users, decodes):
-    VERIFIED_TOKENS.maxsize = 0
+async def test_without_the_layer_every_request_is_verified_in_full(aiohttp_client, settings, users, decodes):
+    app = create_app(settings, users, token_cache=False)
+    assert TOKEN_CACHE not in app
+    client = await aiohttp_client(app)
     token = create_access_token(users.get_by_id(1), settings)
     for _ in range(3):
-        assert authenticate_token(token, settings, users).id == 1
-    assert len(decodes) == 3 and len(VERIFIED_TOKENS) == 0
+        assert (await get_user(client, token))[0] == 200
+    assert len(decodes) == 3
+
+
+async def test_a_token_refused_meanwhile_is_not_remembered(settings, users):
+    # The layer verifies in full before it remembers: a token that fails now is not stored.
+    cache = TokenCache()
+    token_cache.remember(cache, "not.a.token", settings)
+    token_cache.remember(cache, create_access_token(users.get_by_id(1), settings), Settings(jwt_secret="o" * 40))
+    assert len(cache) == 0
 
 
 # --- the fast path agrees with PyJWT's verdict ----------------------------------------------------------------
@@ -394,20 +446,19 @@ def pyjwt_verdict(token, settings, users):
     return ("accepted", user.id) if user else ("refused", "the token's user no longer exists")
 
 
-def fast_verdict(token, settings, users):
-    try:
-        return ("accepted", authenticate_token(token, settings, users).id)
-    except InvalidToken as error:
-        return ("refused", str(error))
+async def fast_verdict(client, token):
+    status, body = await get_user(client, token)
+    return ("accepted", body["id"]) if status == 200 else ("refused", body["message"])
 
 
 @pytest.mark.parametrize("name", HOSTILE)
-def test_cold_and_warm_verdicts_agree_with_pyjwt(name, settings, users):
+async def test_cold_and_warm_verdicts_agree_with_pyjwt(name, layered, settings, users):
+    client, cache = layered
     token = _hostile_tokens()[name]
     expected = pyjwt_verdict(token, settings, users)
-    verdicts = [fast_verdict(token, settings, users) for _ in range(3)]  # cold, then (if cached) warm twice
+    verdicts = [await fast_verdict(client, token) for _ in range(3)]  # cold, then (if cached) warm twice
     assert verdicts == [expected] * 3
-    assert (token in VERIFIED_TOKENS) == (expected[0] == "accepted")
+    assert (token in cache) == (expected[0] == "accepted")
 
 
 def test_the_hostile_set_has_both_verdicts(settings, users):
@@ -421,15 +472,16 @@ def test_the_hostile_set_has_both_verdicts(settings, users):
     ]
 
 
-def test_a_refused_token_is_never_cached_as_good(settings, users):
-    for name, token in _hostile_tokens().items():
+async def test_a_refused_token_is_never_cached_as_good(layered, settings, users):
+    client, cache = layered
+    for token in _hostile_tokens().values():
         if pyjwt_verdict(token, settings, users)[0] == "refused":
-            fast_verdict(token, settings, users)
-    assert len(VERIFIED_TOKENS) == 0
+            await fast_verdict(client, token)
+    assert len(cache) == 0
 
 
-def test_a_token_too_long_is_refused_before_the_cache(settings, users, decodes):
-    token = "a" * (settings.max_token_length + 1)
-    with pytest.raises(InvalidToken, match="longer than"):
-        authenticate_token(token, settings, users)
-    assert decodes == [] and len(VERIFIED_TOKENS) == 0
+async def test_a_token_too_long_is_refused_before_any_decoding(layered, settings, decodes):
+    client, cache = layered
+    status, body = await get_user(client, "a" * (settings.max_token_length + 1))
+    assert status == 401 and "longer than" in body["message"]
+    assert decodes == [] and len(cache) == 0

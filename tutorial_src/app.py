@@ -12,6 +12,7 @@ from .middleware import error_middleware
 from .models import UserStore
 from .routes import Guard, setup_routes
 from .settings import Settings
+from .token_cache import add_token_cache
 
 
 def build_app(
@@ -22,6 +23,7 @@ def build_app(
     login_handler: Handler = login.login,
     login_required: Guard = decorators.login_required,
     admin_required: Guard = decorators.admin_required,
+    token_cache: bool = False,
 ) -> web.Application:
     """The demo app built from the given parts; the defaults are the package's own.
 
@@ -36,24 +38,29 @@ def build_app(
         login_handler: ``POST /login``.
         login_required: guards ``GET /get-user``.
         admin_required: guards ``GET /admin/users``.
+        token_cache: put a verified-token cache of the app's own in front of the auth middleware (notebook 06).
 
     Middleware order matters: ``error_middleware`` runs first (outermost) so it turns the auth middleware's
     errors into JSON too; the auth middleware runs before every handler so each one can read ``CURRENT_USER``.
     """
     settings = settings if settings is not None else Settings()
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
+        middlewares=[error_middleware],
         client_max_size=settings.max_body_size,
         # aiohttp refuses header lines over 8190 bytes before any middleware runs, with a plain-text 400;
         # a larger limit lets the auth middleware refuse long tokens itself, in JSON with a challenge.
         handler_args={"max_field_size": 2 * settings.max_token_length + 1024},
     )
+    app.middlewares.append(add_token_cache(app, auth_middleware) if token_cache else auth_middleware)
     app[SETTINGS] = settings
     app[USERS] = users if users is not None else demo_user_store(settings)
     setup_routes(app, login_handler=login_handler, login_required=login_required, admin_required=admin_required)
     return app
 
 
-def create_app(settings: Settings | None = None, users: UserStore | None = None) -> web.Application:
-    """The demo app, ready to serve: ``build_app`` with the package's middleware, login and decorators."""
-    return build_app(settings, users)
+def create_app(
+    settings: Settings | None = None, users: UserStore | None = None, *, token_cache: bool = True
+) -> web.Application:
+    """The demo app, ready to serve: ``build_app`` with the package's middleware, login and decorators, and
+    the verified-token cache of notebook 06 (``token_cache=False`` leaves it out)."""
+    return build_app(settings, users, token_cache=token_cache)

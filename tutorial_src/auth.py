@@ -1,68 +1,57 @@
-"""The auth middleware: find the user a bearer token stands for, before any handler runs.
+"""The auth middleware: find the user a bearer token stands for, before any handler runs (notebook 02).
 
-It never decides whether a handler needs a user; the decorators in ``decorators.py`` do. It only answers
-"who is this?" - ``None`` without credentials, a ``User`` with a valid access token - and refuses broken
-credentials outright, as RFC 6750 §3.1 describes:
-
-- a malformed ``Authorization`` header, two of them, or a token in the URL: 400 ``invalid_request``;
-- a token that fails any check (signature, algorithm, expiry, issuer, audience, claims, user): 401
-  ``invalid_token``.
+It answers "who is this?" and leaves "may they?" to the decorators; what each refusal means is in
+``auth_middleware``. This is the plain version; ``token_cache`` adds a cache in front of it (notebook 06).
 """
 
 from __future__ import annotations
 
-import functools
 import re
+from typing import Any
 
 import jwt
 from aiohttp import hdrs, web
 from jwt import exceptions as jwt_errors
 
-from .errors import InvalidRequest, InvalidToken
+from .errors import InvalidRequest, InvalidToken, UnsupportedScheme
 from .keys import CURRENT_USER, SETTINGS, USERS
 from .middleware import Handler
 from .models import User, UserStore
 from .responses import bearer_challenge, json_error
 from .settings import Settings
-from .token_cache import VERIFIED_TOKENS, VerifiedToken
 from .tokens import decode_access_token
 
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token, b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
-# "+" / "/" ) *"=". We accept exactly one space; the scheme is case-insensitive (RFC 9110 §11.1). Only the
-# scheme: a case-insensitive match over the whole token is three times slower and this runs on every request.
-BEARER_CREDENTIALS = re.compile(r"(?i:Bearer) ([A-Za-z0-9\-._~+/]+=*)", re.ASCII)
+# "+" / "/" ) *"=". One or more spaces; the scheme is case-insensitive (RFC 9110 §11.1), the token is not.
+BEARER_CREDENTIALS = re.compile(r"(?i:Bearer) +([A-Za-z0-9\-._~+/]+=*)", re.ASCII)
 RIGHT_FORM = "send 'Authorization: Bearer <token>' with the token from POST /login"
-#: How many well-formed headers ``parse_bearer`` remembers: about one per client active at a time.
-PARSED_HEADERS = 1024
 
 
-# A client sends the same header with every request, and the answer depends on the string alone: remember it
-# (only returns are cached; a malformed header raises every time). See notebook 06 for what it saves.
-@functools.lru_cache(maxsize=PARSED_HEADERS)
 def parse_bearer(header: str) -> str:
-    """The token from an ``Authorization`` header value of the form ``Bearer <token>`` (RFC 6750 §2.1).
+    """The token from an ``Authorization`` header value ``Bearer <token>`` (RFC 6750 §2.1).
 
     Raises:
-        InvalidRequest: an empty header, another scheme, a bare ``Bearer``, two tokens, a separator other than
-            one space, characters outside the b64token alphabet, or a raw token with no scheme. The message
-            says which and shows the right form; it never repeats the token.
+        UnsupportedScheme: another scheme (``Basic …``, ``Token …``) or a bare token: no Bearer credentials.
+        InvalidRequest: an empty header, a bare ``Bearer``, two tokens, a separator other than spaces, or
+            characters outside the b64token alphabet.
+        The message says which and shows the right form; it never repeats the token.
     """
     match = BEARER_CREDENTIALS.fullmatch(header)
     if match is not None:
         return match.group(1)
     parts = header.split()
     if not parts:
-        problem = "the Authorization header is empty"
-    elif len(parts) == 1 and parts[0].count(".") == 2:
-        problem = "the header holds a bare token without the 'Bearer' scheme"
-    elif parts[0].lower() != "bearer":
-        problem = "the Authorization scheme must be Bearer"
-    elif len(parts) == 1:
+        raise InvalidRequest(f"the Authorization header is empty; {RIGHT_FORM}")
+    if parts[0].lower() != "bearer":
+        # RFC 6750 §3.1: an unsupported scheme "lacks any authentication information", it is not malformed.
+        problem = "a bare token" if len(parts) == 1 else "another scheme"  # never echo what may be a secret
+        raise UnsupportedScheme(f"this server reads Bearer credentials, not {problem}; {RIGHT_FORM}")
+    if len(parts) == 1:
         problem = "the Bearer scheme came without a token"
     elif len(parts) > 2:
         problem = "the Bearer credential holds more than one token"
-    elif header != f"{parts[0]} {parts[1]}":
-        problem = "put exactly one space between Bearer and the token"
+    elif header.strip(" ") != header or header[len(parts[0]) :].lstrip(" ") != parts[1]:
+        problem = "separate Bearer and the token with spaces, nothing else"
     else:
         problem = "the token has characters outside the RFC 6750 b64token alphabet"
     raise InvalidRequest(f"{problem}; {RIGHT_FORM}")
@@ -96,36 +85,33 @@ def describe_token_error(error: jwt.InvalidTokenError) -> str:
 def authenticate_token(token: str, settings: Settings, users: UserStore) -> User:
     """The user an access token stands for, after every check.
 
-    A token that passed every check before is found in ``token_cache.VERIFIED_TOKENS``: then only what can
-    change since - ``exp``/``nbf``/``iat`` against the clock, and whether the user still exists - is checked
-    again, and ``jwt.decode`` is skipped. Any other token gets the full verification, and is remembered only
-    once it has passed all of it.
-
     Raises:
         InvalidToken: the token is too long, fails ``decode_access_token``, has a subject that is not a user
             id, or names a user who no longer exists.
     """
     if len(token) > settings.max_token_length:
         raise InvalidToken(f"the token is longer than {settings.max_token_length} characters")
-    verified = VERIFIED_TOKENS.get(token, settings)
-    hit = verified is not None
-    if verified is None:
-        try:
-            claims = decode_access_token(token, settings)
-        except jwt.InvalidTokenError as error:
-            raise InvalidToken(describe_token_error(error)) from None
-        subject = claims["sub"]
-        # ASCII digits only ("٣".isdigit() is true), at most 19 like an int64: int() refuses > 4300 (a 500).
-        if not subject.isascii() or not subject.isdigit() or len(subject) > 19:
-            raise InvalidToken("the token's subject is not a user id")
-        verified = VerifiedToken.from_claims(int(subject), claims, settings)
-    user = users.get_by_id(verified.user_id)
+    try:
+        claims = decode_access_token(token, settings)
+    except jwt.InvalidTokenError as error:
+        raise InvalidToken(describe_token_error(error)) from None
+    user = users.get_by_id(user_id(claims))
     if user is None:
-        VERIFIED_TOKENS.discard(token)
         raise InvalidToken("the token's user no longer exists")
-    if not hit:
-        VERIFIED_TOKENS.put(token, verified)
     return user
+
+
+def user_id(claims: dict[str, Any]) -> int:
+    """The user id a verified token's subject (``sub``) names.
+
+    Raises:
+        InvalidToken: the subject is not a user id.
+    """
+    subject = claims["sub"]
+    # ASCII digits only ("٣".isdigit() is true), at most 19 like an int64: int() refuses > 4300 (a 500).
+    if not subject.isascii() or not subject.isdigit() or len(subject) > 19:
+        raise InvalidToken("the token's subject is not a user id")
+    return int(subject)
 
 
 def bearer_token(request: web.Request) -> str | None:
@@ -147,14 +133,18 @@ def bearer_token(request: web.Request) -> str | None:
 async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Put the user named by the bearer token, or ``None``, on the request under ``CURRENT_USER``.
 
-    No ``Authorization`` header: anonymous, the handler decides. A malformed header, two headers, or a token
-    in the URL: 400 ``invalid_request``. A token that fails a check: 401 ``invalid_token``. Both carry a
-    ``WWW-Authenticate: Bearer`` challenge with the error code (RFC 6750 §3).
+    RFC 6750 §3.1: no ``Authorization`` header is anonymous (the handler decides); another scheme or a bare
+    token "lacks any authentication information": 401 ``authentication_required`` with a bare challenge; a
+    malformed Bearer header, two headers or a token in the URL: 400 ``invalid_request``; a token that fails a
+    check: 401 ``invalid_token``. The last two name their error code in the ``WWW-Authenticate`` challenge.
     """
     settings = request.app[SETTINGS]
     try:
         token = bearer_token(request)
         request[CURRENT_USER] = None if token is None else authenticate_token(token, settings, request.app[USERS])
+    except UnsupportedScheme as problem:  # §3.1: a bare challenge, no error code
+        bare = {hdrs.WWW_AUTHENTICATE: bearer_challenge(settings.realm)}
+        raise json_error(web.HTTPUnauthorized, "authentication_required", str(problem), headers=bare) from None
     except InvalidRequest as problem:
         raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None
     except InvalidToken as problem:

@@ -25,5 +25,9 @@ class InvalidRequest(TutorialError, ValueError):
     """The ``Authorization`` header is not a well-formed Bearer credential (RFC 6750 §3.1 ``invalid_request``)."""
 
 
+class UnsupportedScheme(TutorialError, ValueError):
+    """The ``Authorization`` header holds another scheme or a bare token: no Bearer credentials (RFC 6750 §3.1)."""
+
+
 class InvalidToken(TutorialError, ValueError):
     """The bearer token failed a check (RFC 6750 §3.1 ``invalid_token``); the message says which."""

@@ -7,14 +7,21 @@ A typed key instead of a string key, or an attribute set on the request, lets a 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from aiohttp import web
 
 from .models import User, UserStore
 from .settings import Settings
 
+if TYPE_CHECKING:  # token_cache imports this module
+    from .token_cache import TokenCache
+
 #: The app's ``Settings``.
 SETTINGS = web.AppKey("settings", Settings)
 #: The app's ``UserStore``.
 USERS = web.AppKey("users", UserStore)
+#: The app's own verified-token cache (notebook 06), when the app builder adds that layer.
+TOKEN_CACHE: web.AppKey[TokenCache] = web.AppKey("token_cache")
 #: The user the auth middleware found for this request, or ``None`` when the request is anonymous.
 CURRENT_USER = web.RequestKey("current_user", User | None)  # type: ignore[arg-type]

@@ -69,8 +69,8 @@ async def login(request: web.Request) -> web.Response:
     Request: JSON ``{"email": str, "password": str}`` or the same two form fields.
 
     Returns:
-        200 ``{"token": str, "token_type": "Bearer", "expires_in": seconds}`` with ``Cache-Control: no-store``
-        (a token is a credential; RFC 6749 §5.1 forbids caching it).
+        200 ``{"access_token": str, "token_type": "Bearer", "expires_in": seconds}``, the names of RFC 6749
+        §5.1, with ``Cache-Control: no-store`` (a token is a credential; §5.1 forbids caching it).
 
     Raises:
         web.HTTPUnauthorized: 401 ``invalid_credentials``, the same body for an unknown email and a wrong
@@ -90,6 +90,6 @@ async def login(request: web.Request) -> web.Response:
         ) from None
     token = create_access_token(user, settings)
     return web.json_response(
-        {"token": token, "token_type": "Bearer", "expires_in": settings.access_token_ttl},
+        {"access_token": token, "token_type": "Bearer", "expires_in": settings.access_token_ttl},
         headers={hdrs.CACHE_CONTROL: "no-store"},
     )

@@ -1,33 +1,14 @@
-"""A bounded cache of verified access tokens, so a client sending the same token again skips ``jwt.decode``.
+"""The token-cache layer of notebook 06: a token the app verified before skips ``jwt.decode``.
 
-One ``jwt.decode`` of an HS256 token costs tens of microseconds, most of it PyJWT's generic machinery around
-a 1–2 µs HMAC. A client usually sends the same token for its whole lifetime (15 min by default), so the
-server can remember "this exact token passed every check" and, on the next request, redo only the checks
-whose answer can change with time or with the user store:
-
-- the signature, algorithm, issuer, audience and required claims depend only on the token and the settings:
-  the key is the exact token and the entry holds the settings it passed under, so a hit means they passed
-  for exactly this token under these settings;
-- ``exp``, ``nbf`` and ``iat`` depend on the clock: ``TokenCache.get`` re-checks them on every hit, with the
-  same comparisons and leeway as PyJWT (``jwt/api_jwt.py``, ``_validate_exp`` …), and drops the entry when one
-  fails - the caller then runs the full verification, which refuses with PyJWT's own error;
-- the user may have been deleted: the caller looks the user up on every hit (``auth.authenticate_token``).
-
-Only a token that passed *every* check is stored (``put`` is called last), so a refused token is never
-remembered as good. The cache is bounded (least recently used entries go first) and its writes take a lock,
-so threads (a notebook's background server) can share it; each gunicorn worker process has its own.
-
-Why the token alone is the key, and not a tuple of the token and the settings: a string caches its hash, and
-``auth.parse_bearer`` hands back the same string object for a header it remembers, so a lookup costs one
-identity comparison; a tuple's hash is computed anew on every lookup. The settings are compared on a hit
-instead, by identity first (the app passes the same ``Settings`` object every time).
-
-Why not ``functools.lru_cache``: it stores whatever the function returns, and can neither re-check an entry
-on a hit nor drop a single entry, and the rule here is "store only after the user check, re-check on a hit".
+``TokenCache`` remembers verdicts (and parsed headers); ``with_token_cache`` puts it in front of the auth
+middleware; the app builder gives each app its own (``add_token_cache``). Why it is built this way:
+docs/design.md, "The token cache".
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import threading
 import time
 from collections import OrderedDict
@@ -35,10 +16,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import jwt
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Middleware
+
+from .auth import parse_bearer, user_id
+from .errors import InvalidToken
+from .keys import CURRENT_USER, SETTINGS, TOKEN_CACHE, USERS
+from .middleware import Handler
 from .settings import Settings
+from .tokens import decode_access_token
 
 #: How many verified tokens the app's cache holds: about one per client active within a token's lifetime.
 DEFAULT_MAXSIZE = 1024
+#: How many well-formed ``Authorization`` headers the app remembers: about one per client active at a time.
+PARSED_HEADERS = 1024
 
 
 #: Whole seconds up to 2**53 (285 million years) are exact as floats.
@@ -46,12 +38,9 @@ FLOAT_EXACT_SECONDS = 2**53
 
 
 def seconds(numeric_date: Any) -> float:
-    """A time claim as PyJWT reads it (``int(numeric_date)``), as a float clamped to ±``FLOAT_EXACT_SECONDS``.
-
-    A float because the clock (``time.time``) gives one, and CPython compares a float with a float several times
-    faster than with an int of this size. Clamped because ``float()`` of a huge int overflows, and PyJWT accepts
-    ``"exp": 10**400``: beyond ±2**53 s a time compares with today's clock exactly as the clamped one does.
-    """
+    """A time claim as PyJWT reads it (``int(numeric_date)``), as a float clamped to ±``FLOAT_EXACT_SECONDS``."""
+    # A float like the clock's (float-float comparisons are the fast ones); clamped because float(10**400)
+    # overflows, and beyond ±2**53 s a time compares with today's clock exactly as the clamped one does.
     return float(max(-FLOAT_EXACT_SECONDS, min(int(numeric_date), FLOAT_EXACT_SECONDS)))
 
 
@@ -67,9 +56,6 @@ class VerifiedToken:
             ``leeway`` seconds in the future, so the later one decides.
         expires_at: ``exp``, in seconds since the epoch (UTC).
 
-    ``from_claims`` stores the times as floats (``seconds``), like the clock: ``get`` compares them on every hit.
-    The entry keeps the ``Settings`` object itself, not a copy of its fields: ``Settings`` is a frozen dataclass,
-    and the verdict holds only as long as it stays unchanged.
     """
 
     user_id: int
@@ -79,9 +65,8 @@ class VerifiedToken:
 
     @classmethod
     def from_claims(cls, user_id: int, claims: dict[str, Any], settings: Settings) -> VerifiedToken:
-        """From the claims ``jwt.decode`` returned under ``settings``. PyJWT checked that ``int()`` reads each
-        time, not that it is an integer: a float, a numeric string or a bool pass too, and ``int()`` here gives
-        what PyJWT compared."""
+        """From the claims ``jwt.decode`` returned under ``settings``."""
+        # PyJWT checked that int() reads each time, not that it is an int: seconds() compares what PyJWT compared.
         not_before = seconds(claims["iat"])
         if claims.get("nbf") is not None:
             not_before = max(not_before, seconds(claims["nbf"]))
@@ -92,7 +77,7 @@ class VerifiedToken:
         of ``settings``.
 
         The same comparisons as PyJWT (``jwt/api_jwt.py``): ``iat`` and ``nbf`` may lie at most ``leeway``
-        seconds in the future; the token is expired once ``exp <= now - leeway`` (RFC 7519 §4.1.4–4.1.6).
+        seconds in the future; the token is expired once ``exp <= now - leeway`` (RFC 7519 §4.1.4-4.1.6).
         """
         leeway = self.settings.leeway
         return self.not_before <= now + leeway and self.expires_at > now - leeway
@@ -105,6 +90,8 @@ class TokenCache:
         maxsize: the most entries kept; ``0`` disables the cache (``put`` stores nothing).
         clock: seconds since the epoch (UTC), ``time.time`` by default; tests pass a fake clock.
 
+    ``parse_bearer`` is ``auth.parse_bearer`` remembering the last ``PARSED_HEADERS`` well-formed headers.
+
     Raises:
         ValueError: ``maxsize`` is negative.
     """
@@ -116,6 +103,8 @@ class TokenCache:
         self.clock = clock
         self._entries: OrderedDict[str, VerifiedToken] = OrderedDict()
         self._lock = threading.Lock()
+        # A client repeats its header; remembering it returns the same token object, whose hash is cached.
+        self.parse_bearer = functools.lru_cache(maxsize=PARSED_HEADERS)(parse_bearer)
 
     def get(self, token: str, settings: Settings) -> VerifiedToken | None:
         """The entry for ``token`` if it passed under ``settings`` and its times still hold now; else ``None``.
@@ -133,10 +122,8 @@ class TokenCache:
         if not entry.times_hold(self.clock()):
             self.discard(token)
             return None
-        try:
+        with contextlib.suppress(KeyError):  # evicted by another thread since the get above
             self._entries.move_to_end(token)
-        except KeyError:  # evicted by another thread since the get above
-            pass
         return entry
 
     def put(self, token: str, entry: VerifiedToken) -> None:
@@ -164,8 +151,53 @@ class TokenCache:
         return token in self._entries
 
 
-#: The cache ``auth.authenticate_token`` uses, shared by every app of this process (each entry holds the
-#: settings it was verified under). Apps whose settings differ in any field, even the realm, share no verdict:
-#: a token used on both is verified in full each time it changes app. ``VERIFIED_TOKENS.maxsize = 0`` turns
-#: it off, as ``make bench BENCH_ARGS=--no-cache`` does.
-VERIFIED_TOKENS = TokenCache()
+def cached_token(request: web.Request, cache: TokenCache) -> str | None:
+    """The token of the request's one well-formed Bearer header; ``None`` for what the plain middleware judges."""
+    headers = request.headers.getall(hdrs.AUTHORIZATION, [])
+    if len(headers) != 1 or "access_token" in request.query:
+        return None
+    try:
+        return cache.parse_bearer(headers[0])
+    except ValueError:  # InvalidRequest, UnsupportedScheme: the plain middleware refuses and says why
+        return None
+
+
+def remember(cache: TokenCache, token: str, settings: Settings) -> None:
+    """Verify ``token`` in full and remember the verdict; a token refused meanwhile is not remembered."""
+    try:
+        claims = decode_access_token(token, settings)
+        cache.put(token, VerifiedToken.from_claims(user_id(claims), claims, settings))
+    except (jwt.InvalidTokenError, InvalidToken):
+        pass
+
+
+def with_token_cache(auth_middleware: Middleware) -> Middleware:
+    """``auth_middleware`` behind the app's ``TOKEN_CACHE``: a hit skips it, anything else goes through it."""
+
+    @web.middleware
+    async def cached_auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        cache, settings = request.app[TOKEN_CACHE], request.app[SETTINGS]
+        token = cached_token(request, cache)
+        verified = None if token is None else cache.get(token, settings)
+        user = None if verified is None else request.app[USERS].get_by_id(verified.user_id)
+        if user is not None:  # a hit: every check passed before, the times and the user still hold
+            request[CURRENT_USER] = user
+            return await handler(request)
+        if token is not None and verified is not None:  # its user is gone; the plain middleware refuses it
+            cache.discard(token)
+
+        async def remember_then_handle(request: web.Request) -> web.StreamResponse:
+            # Here the plain middleware has accepted the request; a token it accepted is worth remembering.
+            if token is not None and request.get(CURRENT_USER) is not None:
+                remember(cache, token, settings)
+            return await handler(request)
+
+        return await auth_middleware(request, remember_then_handle)
+
+    return cached_auth_middleware
+
+
+def add_token_cache(app: web.Application, auth_middleware: Middleware) -> Middleware:
+    """Give ``app`` a token cache of its own (``app[TOKEN_CACHE]``); ``auth_middleware`` behind it, to install."""
+    app[TOKEN_CACHE] = TokenCache()
+    return with_token_cache(auth_middleware)

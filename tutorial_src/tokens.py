@@ -57,7 +57,7 @@ def decode_access_token(token: str, settings: Settings) -> dict[str, Any]:
 
     Checks, in PyJWT: the signature with the settings' secret, the algorithm against an allow-list of one
     (RFC 8725 §3.1: never trust the header's ``alg``), the presence of every claim in ``REQUIRED_CLAIMS``,
-    ``exp`` and ``nbf``/``iat`` with ``settings.leeway`` seconds of clock skew (RFC 7519 §4.1.4–4.1.6), ``iss``
+    ``exp`` and ``nbf``/``iat`` with ``settings.leeway`` seconds of clock skew (RFC 7519 §4.1.4-4.1.6), ``iss``
     (§4.1.1) and ``aud`` (§4.1.3).
 
     Returns:

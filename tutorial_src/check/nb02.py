@@ -1,7 +1,7 @@
 """Checkers for the exercises of notebook 02 (the auth middleware).
 
-``MALFORMED_HEADERS`` and ``WELL_FORMED_HEADERS`` are also rows of the hostile-request table in
-``tests/test_auth.py``, so the exercise and the server are held to the same edge cases.
+``MALFORMED_HEADERS``, ``OTHER_SCHEME_HEADERS`` and ``WELL_FORMED_HEADERS`` are also rows of the
+hostile-request table in ``tests/test_auth.py``, so the exercise and the server are held to the same edge cases.
 """
 
 from __future__ import annotations
@@ -14,23 +14,28 @@ from ..models import User, UserStore
 from ..settings import fast_test_settings
 from ._core import Case, CheckResult, raises, returns, run_cases
 
-__all__ = ["MALFORMED_HEADERS", "WELL_FORMED_HEADERS", "load_user", "parse_bearer"]
+__all__ = ["MALFORMED_HEADERS", "OTHER_SCHEME_HEADERS", "WELL_FORMED_HEADERS", "load_user", "parse_bearer"]
 
-#: ``(what is wrong, Authorization header value)``: each must be refused with 400 ``invalid_request``.
+#: ``(what is wrong, Authorization header value)``: malformed Bearer credentials, each refused with 400
+#: ``invalid_request`` (RFC 6750 §3.1).
 MALFORMED_HEADERS: list[tuple[str, str]] = [
-    ("another scheme", "Token abc.def.ghi"),
-    ("Basic credentials", "Basic YWxpY2U6c2VjcmV0"),
     ("a bare 'Bearer'", "Bearer"),
-    ("the scheme glued to the token", "Bearer_abc.def.ghi"),
-    ("two spaces after Bearer", "Bearer  abc.def.ghi"),
     ("a tab instead of a space", "Bearer\tabc.def.ghi"),
     ("two tokens", "Bearer abc.def.ghi jkl.mno.pqr"),
     ("two Bearer credentials", "Bearer abc.def.ghi, Bearer jkl.mno.pqr"),
-    ("the raw token with no scheme, as the 2016 article sent it", "abc.def.ghi"),
     ("non-ASCII characters in the token", "Bearer tökén.def.ghi"),
     ("'=' inside the token (only allowed at its end)", "Bearer abc=def"),
     ("a comma inside the token", "Bearer abc,def"),
     ("an empty header", ""),
+]
+
+#: ``(what it is, Authorization header value)``: no Bearer credentials at all, which RFC 6750 §3.1 treats as a
+#: request that "lacks any authentication information": 401 with a bare challenge, no error code in it.
+OTHER_SCHEME_HEADERS: list[tuple[str, str]] = [
+    ("another scheme", "Token abc.def.ghi"),
+    ("Basic credentials", "Basic YWxpY2U6c2VjcmV0"),
+    ("the scheme glued to the token", "Bearer_abc.def.ghi"),
+    ("the raw token with no scheme, as the 2016 article sent it", "abc.def.ghi"),
 ]
 
 #: ``(what it shows, header value, the token)``: each must be accepted.
@@ -38,6 +43,7 @@ WELL_FORMED_HEADERS: list[tuple[str, str, str]] = [
     ("the usual form", "Bearer abc.def.ghi", "abc.def.ghi"),
     ("a lower-case scheme (schemes are case-insensitive)", "bearer abc.def.ghi", "abc.def.ghi"),
     ("an upper-case scheme", "BEARER abc.def.ghi", "abc.def.ghi"),
+    ("two spaces after Bearer (RFC 6750 §2.1: 1*SP)", "Bearer  abc.def.ghi", "abc.def.ghi"),
     ("every b64token character and '=' padding", "Bearer aZ09-._~+/==", "aZ09-._~+/=="),
 ]
 
@@ -49,7 +55,7 @@ def parse_bearer(answer: Callable[[str], str]) -> CheckResult:
         for description, header, token in WELL_FORMED_HEADERS
     ] + [
         Case(f"{description} ({header!r})", (header,), raises(ValueError))
-        for description, header in MALFORMED_HEADERS
+        for description, header in MALFORMED_HEADERS + OTHER_SCHEME_HEADERS
     ]
     return run_cases(answer, cases, f"your parser agrees with RFC 6750 §2.1 on {len(cases)} headers.")
 
