@@ -111,9 +111,9 @@ def test_readme_curl_session(server):
         response = http.post(f"{url}/login", json={"email": ALICE_EMAIL, "password": ALICE_PASSWORD}, timeout=30)
         assert response.status_code == 200
         body = response.json()
-        assert list(body) == ["token", "token_type", "expires_in"]
+        assert list(body) == ["access_token", "token_type", "expires_in"]
         assert body["token_type"] == "Bearer" and body["expires_in"] == 900
-        token = body["token"]
+        token = body["access_token"]
         for method, path, json_body, authorization, status, expected in SESSION:
             headers = {"Authorization": authorization.format(token=token)} if authorization else {}
             response = http.request(method, f"{url}{path}", json=json_body, headers=headers, timeout=30)
@@ -133,7 +133,8 @@ def test_admin_can_list_users(server):
     url, _ = server
     email, password, _ = DEMO_USERS[1]
     with requests.Session() as http:
-        token = http.post(f"{url}/login", json={"email": email, "password": password}, timeout=30).json()["token"]
+        login = http.post(f"{url}/login", json={"email": email, "password": password}, timeout=30)
+        token = login.json()["access_token"]
         response = http.get(f"{url}/admin/users", headers={"Authorization": f"Bearer {token}"}, timeout=30)
     assert response.status_code == 200
     assert [user["email"] for user in response.json()["users"]] == ["alice@example.com", "admin@example.com"]
