@@ -120,6 +120,7 @@ def bearer_token(request: web.Request) -> str | None:
     Raises:
         InvalidRequest: a token in the URL (RFC 6750 §2.3 allows it, §5.3 advises against it: URLs end up in
             logs and browser history), two ``Authorization`` headers, or a malformed one (``parse_bearer``).
+        UnsupportedScheme: the header holds another scheme or a bare token (``parse_bearer``).
     """
     if "access_token" in request.query:
         raise InvalidRequest(f"a token in the URL is not accepted; {RIGHT_FORM}")
