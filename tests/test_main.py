@@ -95,10 +95,10 @@ SESSION = [
         "/get-user",
         None,
         "{token}",
-        400,
+        401,
         {
-            "error": "invalid_request",
-            "message": "the header holds a bare token without the 'Bearer' scheme; "
+            "error": "authentication_required",
+            "message": "this server reads Bearer credentials, not a bare token; "
             "send 'Authorization: Bearer <token>' with the token from POST /login",
         },
     ),
@@ -127,6 +127,21 @@ def test_the_challenges_of_the_session(server):
     with requests.Session() as http:
         anonymous = http.get(f"{url}/get-user", timeout=30)
         assert anonymous.headers["WWW-Authenticate"] == 'Bearer realm="jwt-tutorial"'
+
+
+def test_rfc_6750_in_the_real_server(server):
+    # Issue 14's acceptance: another scheme gets 401 and a bare challenge (§3.1); "Bearer  <token>" (1*SP) is 200.
+    url, _ = server
+    with requests.Session() as http:
+        other = http.get(f"{url}/get-user", headers={"Authorization": "Token x"}, timeout=30)
+        assert other.status_code == 401
+        assert other.headers["WWW-Authenticate"] == 'Bearer realm="jwt-tutorial"'
+        assert other.json()["error"] == "authentication_required"
+        login = http.post(f"{url}/login", json={"email": ALICE_EMAIL, "password": ALICE_PASSWORD}, timeout=30)
+        token = login.json()["access_token"]
+        for _ in range(2):  # the second request is a hit of the app's token cache
+            two_spaces = http.get(f"{url}/get-user", headers={"Authorization": f"Bearer  {token}"}, timeout=30)
+            assert two_spaces.status_code == 200 and two_spaces.json()["id"] == 1
 
 
 def test_admin_can_list_users(server):

@@ -291,7 +291,7 @@ async def vulnerable_auth_middleware(request: web.Request, handler: Any) -> web.
         if token is not None:
             request[CURRENT_USER] = await authenticate_weakly(token, request.app)
     except UnsupportedScheme as problem:  # RFC 6750 §3.1: a bare challenge, no error code
-        bare = {hdrs.WWW_AUTHENTICATE: bearer_challenge(settings.realm)}
+        bare: dict[str, str] = {hdrs.WWW_AUTHENTICATE: bearer_challenge(settings.realm)}
         raise json_error(web.HTTPUnauthorized, "authentication_required", str(problem), headers=bare) from None
     except InvalidRequest as problem:
         raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None
