@@ -21,7 +21,7 @@ def reference_decode_payload(token):
 
 def reference_login_answer(user, settings):
     return {
-        "token": create_access_token(user, settings),
+        "access_token": create_access_token(user, settings),
         "token_type": "Bearer",
         "expires_in": settings.access_token_ttl,
         "user": {"id": user.id, "email": user.email},
@@ -163,20 +163,31 @@ def changed(**fields):
     return answer
 
 
+@pytest.mark.parametrize("token_type", ["bearer", "BEARER", "bEaReR"])
+def test_login_answer_accepts_token_type_in_any_case(token_type):
+    # RFC 6749 §5.1: "The value is case insensitive"; §7.1 defines the type, RFC 6750 §4 names it "Bearer".
+    result = check.login_answer(changed(token_type=token_type))
+    assert result and repr(result).startswith(PASSED_PREFIX)
+
+
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
         (changed(user=...), "lacks 'user'"),
-        (changed(token=..., expires_in=...), "lacks 'token', 'expires_in'"),
+        (changed(access_token=..., expires_in=...), "lacks 'access_token', 'expires_in'"),
         (changed(user=lambda u, s: {"id": u.id, "email": u.email, "since": object()}), "could not send it"),
         (changed(user=lambda u, s: {"id": u.id, "email": u.email, "password_hash": u.password_hash}), "hash"),
-        (changed(token=lambda u, s: create_access_token(u, s).encode()), "'token' must be the str"),
+        (changed(access_token=lambda u, s: create_access_token(u, s).encode()), "'access_token' must be the str"),
         (
-            changed(token=lambda u, s: create_access_token(u, nb01.fast_test_settings(jwt_secret="s" * 32))),
+            changed(
+                access_token=lambda u, s: create_access_token(u, nb01.fast_test_settings(jwt_secret="s" * 32))
+            ),
             "verify",
         ),
-        (changed(token=lambda u, s: create_access_token(type(u)(1, "x@example.com", ""), s)), "sub is '1'"),
-        (changed(token_type="bearer"), "'token_type' must be 'Bearer'"),
+        (changed(access_token=lambda u, s: create_access_token(type(u)(1, "x@example.com", ""), s)), "sub is '1'"),
+        (changed(token_type="Bearer!"), "'token_type' must be 'Bearer'"),
+        (changed(token_type=None), "'token_type' must be 'Bearer'"),
+        (changed(token="x"), "fields the client did not ask for: ['token']"),
         (changed(expires_in=900), "access_token_ttl (60 seconds here)"),
         (changed(expires_in=lambda u, s: str(s.access_token_ttl)), "got '900'"),
         (changed(user=lambda u, s: u.to_public_dict()), "'user' must be"),

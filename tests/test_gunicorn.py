@@ -73,7 +73,7 @@ def test_tokens_work_whichever_worker_answers(gunicorn_url):
         # requests.post/get without a Session: a new connection each time, so either worker may take it.
         login = requests.post(f"{gunicorn_url}/login", json={"email": email, "password": password}, timeout=60)
         assert login.status_code == 200, login.text
-        token = login.json()["token"]
+        token = login.json()["access_token"]
         response = requests.get(
             f"{gunicorn_url}/get-user", headers={"Authorization": f"Bearer {token}"}, timeout=60
         )

@@ -148,6 +148,8 @@ async def test_hostile_case_gets_its_documented_answer(client, tokens, case):
     )
     assert response.status < 500
     assert response.status == case["status"], await response.text()
+    if case.get("challenge") == "bare":  # RFC 6750 §3.1: no credentials the server reads, no error code
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="jwt-tutorial"'
     if case["error"] is None:
         return
     assert response.content_type == "application/json"

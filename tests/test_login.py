@@ -43,10 +43,10 @@ async def assert_token(response, settings) -> dict:
     assert response.content_type == "application/json"
     assert response.headers[hdrs.CACHE_CONTROL] == "no-store"
     body = await response.json()
-    assert set(body) == {"token", "token_type", "expires_in"}
+    assert set(body) == {"access_token", "token_type", "expires_in"}
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == settings.access_token_ttl
-    assert decode_access_token(body["token"], settings)["sub"] == "1"
+    assert decode_access_token(body["access_token"], settings)["sub"] == "1"
     return body
 
 

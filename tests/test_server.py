@@ -225,7 +225,7 @@ def test_real_http_with_requests(app):
     credentials = {"email": ALICE[0], "password": ALICE[1]}
     response = requests.post(server.url + "/login", json=credentials, timeout=TIMEOUT)
     assert response.status_code == 200
-    token = response.json()["token"]
+    token = response.json()["access_token"]
     me = requests.get(server.url + "/get-user", headers={"Authorization": f"Bearer {token}"}, timeout=TIMEOUT)
     assert me.status_code == 200
     assert me.json()["user"] == "User id=1: <alice@example.com, is_admin=False>"

@@ -13,7 +13,7 @@ from tutorial_src.settings import fast_test_settings
 async def login(client, email: str, password: str) -> str:
     response = await client.post("/login", json={"email": email, "password": password})
     assert response.status == 200
-    return (await response.json())["token"]
+    return (await response.json())["access_token"]
 
 
 async def test_index_is_public(client):

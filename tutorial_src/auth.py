@@ -120,6 +120,7 @@ def bearer_token(request: web.Request) -> str | None:
     Raises:
         InvalidRequest: a token in the URL (RFC 6750 §2.3 allows it, §5.3 advises against it: URLs end up in
             logs and browser history), two ``Authorization`` headers, or a malformed one (``parse_bearer``).
+        UnsupportedScheme: the header holds another scheme or a bare token (``parse_bearer``).
     """
     if "access_token" in request.query:
         raise InvalidRequest(f"a token in the URL is not accepted; {RIGHT_FORM}")
@@ -143,7 +144,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         token = bearer_token(request)
         request[CURRENT_USER] = None if token is None else authenticate_token(token, settings, request.app[USERS])
     except UnsupportedScheme as problem:  # §3.1: a bare challenge, no error code
-        bare = {hdrs.WWW_AUTHENTICATE: bearer_challenge(settings.realm)}
+        bare: dict[str, str] = {hdrs.WWW_AUTHENTICATE: bearer_challenge(settings.realm)}
         raise json_error(web.HTTPUnauthorized, "authentication_required", str(problem), headers=bare) from None
     except InvalidRequest as problem:
         raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None

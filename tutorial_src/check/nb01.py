@@ -98,12 +98,12 @@ def _login_answer_expectation(user: User, settings: Settings) -> Callable[[Any, 
             return f"it raised {describe_exception(error)}"
         if not isinstance(value, dict):
             return f"return the JSON body as a dict, got {type(value).__name__}"
-        missing = [key for key in ("token", "token_type", "expires_in", "user") if key not in value]
+        missing = [key for key in ("access_token", "token_type", "expires_in", "user") if key not in value]
         if missing:
             return f"the answer lacks {', '.join(repr(key) for key in missing)}"
-        token = value["token"]
+        token = value["access_token"]
         if not isinstance(token, str):
-            return f"'token' must be the str from create_access_token, got {type(token).__name__}"
+            return f"'access_token' must be the str from create_access_token, got {type(token).__name__}"
         try:
             text = json.dumps(value)
         except (TypeError, ValueError) as exc:
@@ -116,8 +116,10 @@ def _login_answer_expectation(user: User, settings: Settings) -> Callable[[Any, 
             return f"the token does not verify with these settings ({type(exc).__name__}: {exc})"
         if claims["sub"] != str(user.id):
             return f"the token's sub is {claims['sub']!r}, expected {str(user.id)!r} (this user's id as a string)"
-        if value["token_type"] != "Bearer":
-            return f"'token_type' must be 'Bearer' (RFC 6750), got {value['token_type']!r}"
+        # RFC 6749 §5.1 and §7.1: the token type value is case-insensitive; "Bearer" is RFC 6750's spelling.
+        token_type = value["token_type"]
+        if not isinstance(token_type, str) or token_type.lower() != "bearer":
+            return f"'token_type' must be 'Bearer' (RFC 6750 §4, any case), got {token_type!r}"
         expires_in = value["expires_in"]
         if type(expires_in) is not int or expires_in != settings.access_token_ttl:
             return (
@@ -127,7 +129,7 @@ def _login_answer_expectation(user: User, settings: Settings) -> Callable[[Any, 
         expected_user = {"id": user.id, "email": user.email}
         if value["user"] != expected_user or type(value["user"].get("id")) is not int:
             return f"'user' must be {expected_user!r}, got {value['user']!r}"
-        extra = sorted(set(value) - {"token", "token_type", "expires_in", "user"})
+        extra = sorted(set(value) - {"access_token", "token_type", "expires_in", "user"})
         if extra:
             return f"the answer has fields the client did not ask for: {extra}"
         return None
@@ -154,7 +156,7 @@ def _login_answer_cases() -> list[Case]:
 def login_answer(answer: Callable[[User, Settings], dict[str, Any]]) -> CheckResult:
     """Check ``answer(user, settings) -> dict``: the 200 body of ``POST /login`` plus the user.
 
-    Expected: ``{"token": str, "token_type": "Bearer", "expires_in": settings.access_token_ttl,
+    Expected: ``{"access_token": str, "token_type": "Bearer", "expires_in": settings.access_token_ttl,
     "user": {"id": user.id, "email": user.email}}``, JSON-serialisable, without the password hash, and a
     token that ``decode_access_token(token, settings)`` accepts with ``sub == str(user.id)``. Two users and
     two ``Settings`` (different lifetimes, issuers and audiences) catch hard-coded values.

@@ -29,16 +29,17 @@ from typing import Any
 
 import aiohttp
 import jwt
-from aiohttp import web
+from aiohttp import hdrs, web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from yarl import URL
 
 from ..app import build_app
-from ..auth import InvalidRequest, InvalidToken, bearer_error, bearer_token
+from ..auth import InvalidRequest, InvalidToken, UnsupportedScheme, bearer_error, bearer_token
 from ..errors import SettingsError
 from ..keys import CURRENT_USER, SETTINGS, USERS
 from ..models import User, UserStore
+from ..responses import bearer_challenge, json_error
 from ..settings import Settings
 from ..tokens import REQUIRED_CLAIMS, decode_access_token
 from .attacks import hs256_signature, new_rsa_key, public_pem
@@ -287,6 +288,9 @@ async def vulnerable_auth_middleware(request: web.Request, handler: Any) -> web.
         token = bearer_token(request)  # the series' own header rules
         if token is not None:
             request[CURRENT_USER] = await authenticate_weakly(token, request.app)
+    except UnsupportedScheme as problem:  # RFC 6750 §3.1: a bare challenge, no error code
+        bare: dict[str, str] = {hdrs.WWW_AUTHENTICATE: bearer_challenge(settings.realm)}
+        raise json_error(web.HTTPUnauthorized, "authentication_required", str(problem), headers=bare) from None
     except InvalidRequest as problem:
         raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None
     except InvalidToken as problem:
