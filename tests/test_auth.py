@@ -25,7 +25,6 @@ from multidict import CIMultiDict
 from tutorial_src.auth import (
     BEARER_CREDENTIALS,
     authenticate_token,
-    bearer_error,
     describe_token_error,
     parse_bearer,
 )
@@ -418,15 +417,6 @@ def test_authenticate_token_refuses_a_subject_too_long_for_int(settings, users, 
     roomy = dataclasses.replace(settings, max_token_length=20_000)
     with pytest.raises(InvalidToken, match="subject is not a user id"):
         authenticate_token(minter.token(sub="1" * 5000), roomy, users)
-
-
-def test_bearer_error_carries_the_challenge(settings):
-    from aiohttp import web
-
-    error = bearer_error(web.HTTPUnauthorized, "invalid_token", 'say "hi"', settings)
-    assert error.status == 401
-    assert error.headers["WWW-Authenticate"] == f'{REALM}, error="invalid_token", error_description="say hi"'
-    assert json.loads(error.text) == {"error": "invalid_token", "message": 'say "hi"'}
 
 
 def test_notebook_02_shows_the_shipped_constants():

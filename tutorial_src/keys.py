@@ -17,4 +17,4 @@ SETTINGS = web.AppKey("settings", Settings)
 #: The app's ``UserStore``.
 USERS = web.AppKey("users", UserStore)
 #: The user the auth middleware found for this request, or ``None`` when the request is anonymous.
-CURRENT_USER = web.RequestKey("current_user", User | None)  # type: ignore[arg-type]
+CURRENT_USER = web.RequestKey[User | None]("current_user")

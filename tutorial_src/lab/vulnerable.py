@@ -35,10 +35,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from yarl import URL
 
 from ..app import build_app
-from ..auth import InvalidRequest, InvalidToken, bearer_error, bearer_token
-from ..errors import SettingsError
+from ..auth import bearer_token
+from ..errors import InvalidRequest, InvalidToken, SettingsError
 from ..keys import CURRENT_USER, SETTINGS, USERS
 from ..models import User, UserStore
+from ..responses import bearer_error
 from ..settings import Settings
 from ..tokens import REQUIRED_CLAIMS, decode_access_token
 from .attacks import hs256_signature, new_rsa_key, public_pem
@@ -288,9 +289,9 @@ async def vulnerable_auth_middleware(request: web.Request, handler: Any) -> web.
         if token is not None:
             request[CURRENT_USER] = await authenticate_weakly(token, request.app)
     except InvalidRequest as problem:
-        raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None
+        raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings.realm) from None
     except InvalidToken as problem:
-        raise bearer_error(web.HTTPUnauthorized, "invalid_token", str(problem), settings) from None
+        raise bearer_error(web.HTTPUnauthorized, "invalid_token", str(problem), settings.realm) from None
     return await handler(request)
 
 
