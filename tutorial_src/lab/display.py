@@ -9,7 +9,6 @@ Nothing here verifies the token: it only decodes base64url, which anyone can do 
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import math
@@ -17,13 +16,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from .jose import b64url_decode
+
 COLOURS = {"header": "#fb015b", "payload": "#d63aff", "signature": "#00b9f1"}
 TIME_CLAIMS = ("iat", "nbf", "exp")
-
-
-def b64url_decode(segment: str) -> bytes:
-    """Decode one base64url segment without padding (RFC 7515 §2, Appendix C)."""
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def relative_time(seconds: float) -> str:
