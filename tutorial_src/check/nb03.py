@@ -1,11 +1,8 @@
 """Checkers for the exercises of notebook 03 (decorators that guard handlers).
 
 Each checker builds the demo app (``build_app``) plus a plain handler and a ``web.View`` both guarded by the
-learner's decorator, serves it with ``BackgroundServer`` (its own thread and event loop, so
-it works inside a Jupyter kernel whose loop is already running) and sends real requests with ``requests``.
-
-The checkers are not named ``admin_required`` and so on: ``tests/test_drift.py`` would take them for the
-decorators of ``decorators.py``.
+learner's decorator, serves it with ``BackgroundServer`` (its own thread and event loop, so it works inside a
+Jupyter kernel whose loop is already running) and sends real requests with ``requests``.
 """
 
 from __future__ import annotations
