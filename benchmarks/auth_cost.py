@@ -47,6 +47,7 @@ The machine is shared and noisy: read the ratio, not the absolute numbers, and r
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -240,7 +241,10 @@ def run_under_callgrind(
     server, base = start_server(secret, args.no_cache, wrapper, stderr=log.fileno())
     try:
         token = log_in(base, public)
-        routes = ((public, {}), (PROTECTED, {"Authorization": f"Bearer {token}"}))
+        routes: tuple[tuple[str, dict[str, str]], ...] = (
+            (public, {}),
+            (PROTECTED, {"Authorization": f"Bearer {token}"}),
+        )
         per_request: dict[str, list[float]] = {public: [], PROTECTED: []}
         with requests.Session() as session:
             for path, headers in routes:  # warm-up: caches filled, code paths run once, not counted
@@ -341,7 +345,8 @@ def main(argv: list[str] | None = None) -> int:
         "--duration, --connections and --tool do not apply there",
     )
     args = parser.parse_args(argv)
-    sys.stdout.reconfigure(line_buffering=True)  # rounds show as they finish, also under make
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # rounds show as they finish, also under make
     tool = args.tool if args.tool != "auto" else ("wrk" if shutil.which("wrk") else "python")
     secret = secrets.token_urlsafe(32)
     public = args.public
@@ -368,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
             # on the scale of seconds; in an ABBA round a linear drift hits both routes alike and cancels out.
             order = [(public, None), (PROTECTED, token), (PROTECTED, token), (public, None)]
             if round_number % 2 == 0:
-                order = order[1:3] + [order[0], order[3]]
+                order = [*order[1:3], order[0], order[3]]
             measured: dict[str, list[Run]] = {public: [], PROTECTED: []}
             for path, auth in order:
                 measured[path].append(load(tool, base + path, auth, args.connections, args.duration, server.pid))
@@ -383,9 +388,8 @@ def main(argv: list[str] | None = None) -> int:
         stop_server(server, timeout=10)
     median_pub = Run(statistics.median(r.rps for r in runs[public]), median_cpu(runs[public]))
     median_pro = Run(statistics.median(r.rps for r in runs[PROTECTED]), median_cpu(runs[PROTECTED]))
-    print(
-        f"{'median':>6}  {median_pub.rps:>10.0f}  {median_pro.rps:>13.0f}  {'':>5}   {cpu_text(median_pub, median_pro)}"
-    )
+    median_cpu_text = cpu_text(median_pub, median_pro)
+    print(f"{'median':>6}  {median_pub.rps:>10.0f}  {median_pro.rps:>13.0f}  {'':>5}   {median_cpu_text}")
     print(
         f"ratio protected/public (requests per second, median of rounds): {statistics.median(ratios):.2f}"
         f"{'  (token cache OFF)' if args.no_cache else ''}"

@@ -8,8 +8,8 @@ import pytest
 from aiohttp import web
 
 from tutorial_src.auth import auth_middleware
-from tutorial_src.decorators import admin_required, login_required
-from tutorial_src.keys import CURRENT_USER, SETTINGS, USERS
+from tutorial_src.decorators import admin_required, login_required, signed_in_user
+from tutorial_src.keys import SETTINGS, USERS
 from tutorial_src.middleware import error_middleware
 from tutorial_src.tokens import create_access_token
 
@@ -19,25 +19,25 @@ REALM = 'Bearer realm="jwt-tutorial"'
 @login_required
 async def members(request: web.Request) -> web.Response:
     """Members only."""
-    return web.json_response({"hello": request[CURRENT_USER].email})
+    return web.json_response({"hello": signed_in_user(request).email})
 
 
 @admin_required
 async def admins(request: web.Request) -> web.Response:
     """Admins only."""
-    return web.json_response({"hello": request[CURRENT_USER].email})
+    return web.json_response({"hello": signed_in_user(request).email})
 
 
 class Profile(web.View):
     @login_required
     async def get(self) -> web.Response:
         """Read your profile."""
-        return web.json_response({"hello": self.request[CURRENT_USER].email})
+        return web.json_response({"hello": signed_in_user(self.request).email})
 
     @admin_required
     async def delete(self) -> web.Response:
         """Admins only."""
-        return web.json_response({"deleted_by": self.request[CURRENT_USER].email})
+        return web.json_response({"deleted_by": signed_in_user(self.request).email})
 
 
 @pytest.fixture

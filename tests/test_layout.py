@@ -16,7 +16,7 @@ FORBIDDEN = (f"{PACKAGE}.lab", f"{PACKAGE}.check", "authoring")
 def imported_modules(source: str, package: str) -> set[str]:
     """The absolute names of the modules ``source`` imports anywhere (functions included), relative imports
     resolved against ``package``; ``from x import y`` counts as importing ``x`` and ``x.y`` (y may be a module)."""
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

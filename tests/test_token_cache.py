@@ -12,7 +12,8 @@ import pytest
 from conftest import TEST_SECRET
 
 import tutorial_src.auth as auth
-from tutorial_src.auth import InvalidToken, authenticate_token, describe_token_error
+from tutorial_src.auth import authenticate_token, describe_token_error
+from tutorial_src.errors import InvalidToken
 from tutorial_src.settings import Settings
 from tutorial_src.token_cache import VERIFIED_TOKENS, TokenCache, VerifiedToken, seconds
 from tutorial_src.tokens import REQUIRED_CLAIMS, create_access_token, decode_access_token
@@ -422,7 +423,7 @@ def test_the_hostile_set_has_both_verdicts(settings, users):
 
 
 def test_a_refused_token_is_never_cached_as_good(settings, users):
-    for name, token in _hostile_tokens().items():
+    for token in _hostile_tokens().values():
         if pyjwt_verdict(token, settings, users)[0] == "refused":
             fast_verdict(token, settings, users)
     assert len(VERIFIED_TOKENS) == 0

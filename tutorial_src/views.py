@@ -17,7 +17,7 @@ async def index(request: web.Request) -> web.Response:
 
 
 async def get_user(request: web.Request) -> web.Response:
-    """``GET /get-user``: ``{"user": "User id=1: <…, is_admin=False>", "id": int, "email": str, "is_admin": bool}``."""
+    """``GET /get-user``: ``{"user": "User id=1: <…>", "id": int, "email": str, "is_admin": bool}``."""
     user = signed_in_user(request)
     return web.json_response({"user": str(user), **user.to_public_dict()})
 

@@ -67,7 +67,7 @@ def _quiet_server_errors() -> Iterator[_Recorder]:
     try:
         yield recorder
     finally:
-        for logger, propagate in zip(loggers, saved):
+        for logger, propagate in zip(loggers, saved, strict=True):
             logger.removeHandler(recorder)
             logger.propagate = propagate
 
@@ -149,7 +149,8 @@ def _probe(
             challenge = response.headers.get("WWW-Authenticate")
             if challenge is not None:
                 if not challenge.startswith(f'Bearer realm="{settings.realm}"'):
-                    return f"{response.status_code} {error}, a challenge not of the form Bearer realm=...: {challenge}"
+                    unexpected = f"a challenge not of the form Bearer realm=...: {challenge}"
+                    return f"{response.status_code} {error}, {unexpected}"
                 challenge = challenge.split('error="', 1)[1].split('"', 1)[0] if 'error="' in challenge else "bare"
             return outcome(response.status_code, error, challenge)
 

@@ -65,7 +65,7 @@ def tamper(token: str, **changes: Any) -> str:
 
 def load_wordlist() -> list[str]:
     """The candidate secrets of ``tutorial_src/lab/data/wordlist.txt``, in file order (blank lines skipped)."""
-    text = resources.files("tutorial_src.lab").joinpath("data", WORDLIST).read_text(encoding="utf-8")
+    text = (resources.files("tutorial_src.lab") / "data" / WORDLIST).read_text(encoding="utf-8")
     return [line for line in text.splitlines() if line.strip()]
 
 

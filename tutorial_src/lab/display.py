@@ -14,7 +14,7 @@ import json
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from .jose import b64url_decode
 
@@ -50,7 +50,7 @@ def _round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-def _is_time(value: Any) -> bool:
+def _is_time(value: object) -> TypeGuard[float]:
     # A NumericDate (RFC 7519 §2) worth showing relative to now; JSON may also hold true, 1e999 or NaN.
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return False

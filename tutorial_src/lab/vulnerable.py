@@ -168,9 +168,11 @@ async def key_set_from_jku(token: str, app: web.Application) -> dict[str, Any]:
         # A safety rail of the lab, not a defence: the twin never fetches from another machine.
         raise jwt.InvalidTokenError("the lab twin only fetches key sets from http://127.0.0.1")
     # The flaw: the token says where to download the key that checks it.
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        async with session.get(url, allow_redirects=False) as response:
-            key_set = jwt.PyJWKSet.from_dict(await response.json(content_type=None))
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+        session.get(url, allow_redirects=False) as response,
+    ):
+        key_set = jwt.PyJWKSet.from_dict(await response.json(content_type=None))
     key = key_set[header["kid"]] if "kid" in header else key_set.keys[0]
     return jwt.decode(token, key, algorithms=["RS256"], **claim_checks(app[SETTINGS]))
 
