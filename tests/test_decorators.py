@@ -7,10 +7,8 @@ import inspect
 import pytest
 from aiohttp import web
 
-from tutorial_src.auth import auth_middleware
+from tutorial_src.app import build_app
 from tutorial_src.decorators import admin_required, login_required, signed_in_user
-from tutorial_src.keys import SETTINGS, USERS
-from tutorial_src.middleware import error_middleware
 from tutorial_src.tokens import create_access_token
 
 REALM = 'Bearer realm="jwt-tutorial"'
@@ -42,9 +40,7 @@ class Profile(web.View):
 
 @pytest.fixture
 async def guarded(aiohttp_client, settings, users):
-    app = web.Application(middlewares=[error_middleware, auth_middleware])
-    app[SETTINGS] = settings
-    app[USERS] = users
+    app = build_app(settings, users)
     app.router.add_get("/members", members)
     app.router.add_get("/admins", admins)
     app.router.add_view("/profile", Profile)
@@ -134,11 +130,10 @@ async def test_the_handler_does_not_run_for_a_refused_request(aiohttp_client, se
         calls.append(request)
         return web.json_response({})
 
-    app = web.Application(middlewares=[error_middleware, auth_middleware])
-    app[SETTINGS], app[USERS] = settings, users
-    app.router.add_get("/", handler)
+    app = build_app(settings, users)
+    app.router.add_get("/admin-only", handler)
     client = await aiohttp_client(app)
     token = create_access_token(users.get_by_id(1), settings)
-    assert (await client.get("/")).status == 401
-    assert (await client.get("/", headers={"Authorization": f"Bearer {token}"})).status == 403
+    assert (await client.get("/admin-only")).status == 401
+    assert (await client.get("/admin-only", headers={"Authorization": f"Bearer {token}"})).status == 403
     assert calls == []
