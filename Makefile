@@ -17,7 +17,7 @@ XDIST ?= -n auto --dist loadfile
 STUDENT_DIR ?= build/student
 TIMING_DOCS ?= docs/instructor-guide.md README.md
 
-.PHONY: install lab test lint test-browser chromium-check notebooks notebooks-check nav student clean bench
+.PHONY: install lab test test-browser chromium-check notebooks notebooks-check nav student clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,7 @@ test: install
 
 # Lint, format and types, with zero findings: ruff over the code and the notebooks, ruff format, mypy (strict on
 # the app modules; see pyproject.toml). The `lint` extra only for make lint, so `make test` never needs it.
+.PHONY: lint
 LINT_STAMP := $(VENV)/.lint-stamp
 $(LINT_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[notebooks,test,lint]'
