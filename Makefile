@@ -38,6 +38,19 @@ test: install
 	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval --nbval-current-env \
 		--nbval-sanitize-with $(SANITIZE) $(XDIST) $(PYTEST_ARGS)
 
+# Lint, format and types, with zero findings: ruff over the code and the notebooks, ruff format, mypy (strict on
+# the app modules; see pyproject.toml). The `lint` extra only for make lint, so `make test` never needs it.
+.PHONY: lint
+LINT_STAMP := $(VENV)/.lint-stamp
+$(LINT_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[notebooks,test,lint]'
+	touch $(LINT_STAMP)
+
+lint: $(LINT_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
 # The `browser` extra (Playwright) only for test-browser, so `make test` never needs it.
 $(BROWSER_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[notebooks,test,browser]'

@@ -88,10 +88,8 @@ def bullets_after(markdown: str, heading: re.Pattern[str]) -> tuple[str, ...] | 
     Blank lines between the heading and the list are skipped; indented lines continue the bullet above them.
     """
     lines = markdown.splitlines()
-    for index, line in enumerate(lines):
-        if heading.match(line.strip()):
-            break
-    else:
+    index = next((number for number, line in enumerate(lines) if heading.match(line.strip())), None)
+    if index is None:
         return None
     items: list[str] = []
     for line in lines[index + 1 :]:
@@ -355,9 +353,8 @@ def timings_table(lessons: list[Lesson], relative_to: Path) -> str:
         )
     teaching = sum(lesson.teaching for lesson in lessons)
     exercises = sum(lesson.exercises for lesson in lessons)
-    rows.append(
-        f"| **All {len(lessons)}** | | **{teaching} min** | **{exercises} min** | **{teaching + exercises} min** | |"
-    )
+    total = teaching + exercises
+    rows.append(f"| **All {len(lessons)}** | | **{teaching} min** | **{exercises} min** | **{total} min** | |")
     return "\n".join(rows)
 
 

@@ -131,7 +131,7 @@ def sanitized_outputs(nb: nbformat.NotebookNode, patterns: list[tuple[str, str]]
     Like nbval, it leaves out the outputs of cells tagged ``nbval-ignore-output`` and image data, so a
     measured timing or the chart drawn from it does not count as a change.
     """
-    outputs = []
+    outputs: list[list[nbformat.NotebookNode]] = []
     for cell in nb.cells:
         if IGNORE_OUTPUT_TAG in cell.get("metadata", {}).get("tags", []):
             outputs.append([])

@@ -116,7 +116,8 @@ def stub_code(source: str) -> str:
     position = 0
     for begin, end in regions:
         out.extend(lines[position:begin])
-        indent = _BEGIN.match(lines[begin]).group("indent")  # type: ignore[union-attr]
+        line = lines[begin]
+        indent = line[: len(line) - len(line.lstrip())]  # _regions found _BEGIN here: indent, then the marker
         hint = hint_for(lines, begin) or GENERIC_HINT
         out.append(f"{indent}raise NotImplementedError({_string_literal(hint)})")
         position = end + 1

@@ -47,6 +47,7 @@ The machine is shared and noisy: read the ratio, not the absolute numbers, and r
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import re
@@ -248,7 +249,10 @@ def run_under_callgrind(
     server, base = start_server(secret, args.no_cache, wrapper, stderr=log.fileno())
     try:
         token = log_in(base, public)
-        routes = ((public, {}), (PROTECTED, {"Authorization": f"Bearer {token}"}))
+        routes: tuple[tuple[str, dict[str, str]], ...] = (
+            (public, {}),
+            (PROTECTED, {"Authorization": f"Bearer {token}"}),
+        )
         per_request: dict[str, list[float]] = {public: [], PROTECTED: []}
         with requests.Session() as session:
             for path, headers in routes:  # warm-up: caches filled, code paths run once, not counted
@@ -349,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         "--duration, --connections and --tool do not apply there",
     )
     args = parser.parse_args(argv)
-    sys.stdout.reconfigure(line_buffering=True)  # rounds show as they finish, also under make
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(line_buffering=True)  # rounds show as they finish, also under make
     tool = args.tool if args.tool != "auto" else ("wrk" if shutil.which("wrk") else "python")
     secret = secrets.token_urlsafe(32)
     public = args.public
@@ -391,8 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         stop_server(server, timeout=10)
     median_pub = Run(statistics.median(r.rps for r in runs[public]), median_cpu(runs[public]))
     median_pro = Run(statistics.median(r.rps for r in runs[PROTECTED]), median_cpu(runs[PROTECTED]))
-    medians = f"{'median':>6}  {median_pub.rps:>10.0f}  {median_pro.rps:>13.0f}  {'':>5}"
-    print(f"{medians}   {cpu_text(median_pub, median_pro)}")
+    median_cpu_text = cpu_text(median_pub, median_pro)
+    print(f"{'median':>6}  {median_pub.rps:>10.0f}  {median_pro.rps:>13.0f}  {'':>5}   {median_cpu_text}")
     print(
         f"ratio protected/public (requests per second, median of rounds): {statistics.median(ratios):.2f}"
         f"{'  (token cache OFF)' if args.no_cache else ''}"

@@ -31,6 +31,8 @@ async def public_user(request: web.Request) -> web.Response:
     costs: the bearer header, the token check and ``login_required``.
     """
     user = request.app[USERS].get_by_id(TWIN_USER_ID)
+    if user is None:  # never: the twin user is created at start; views.get_user makes the same check
+        raise web.HTTPNotFound()
     return web.json_response({"user": str(user), **user.to_public_dict()})
 
 

@@ -86,7 +86,7 @@ def write_series(folder: Path, cells_by_number: dict[str, list[nbformat.Notebook
     """Write ``NN-lesson.ipynb`` files with generated nav cells; returns their paths in order."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{number}-lesson.ipynb" for number in sorted(cells_by_number)]
-    for path, number in zip(paths, sorted(cells_by_number)):
+    for path, number in zip(paths, sorted(cells_by_number), strict=True):
         nb = nbformat.v4.new_notebook()
         nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
         nb.cells = cells_by_number[number]

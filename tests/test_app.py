@@ -15,7 +15,11 @@ LONG_HEADER = "Bearer " + "a" * (8704 - len("Bearer "))
 
 
 def routes_of(app: web.Application) -> set[tuple[str, str]]:
-    return {(route.method, route.resource.canonical) for route in app.router.routes() if route.method != "HEAD"}
+    return {
+        (route.method, route.resource.canonical)
+        for route in app.router.routes()
+        if route.resource is not None and route.method != "HEAD"
+    }
 
 
 def test_create_app_is_build_app_with_the_package_parts(settings, users):

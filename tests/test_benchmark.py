@@ -12,6 +12,7 @@ import pytest
 from notebook_helpers import ROOT
 
 _spec = importlib.util.spec_from_file_location("auth_cost", ROOT / "benchmarks" / "auth_cost.py")
+assert _spec is not None and _spec.loader is not None
 auth_cost = importlib.util.module_from_spec(_spec)
 sys.modules["auth_cost"] = auth_cost  # dataclasses look their module up there
 _spec.loader.exec_module(auth_cost)

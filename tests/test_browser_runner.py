@@ -107,7 +107,7 @@ def test_a_path_that_is_no_notebook_is_an_error(tmp_path):
 def test_two_notebooks_with_one_name_are_an_error(tmp_path):
     # They are copied into one directory for JupyterLab.
     first, second = touch(tmp_path / "a" / "01-x.ipynb"), touch(tmp_path / "b" / "01-x.ipynb")
-    with pytest.raises(rn.SetupError, match="share a file name: 01-x.ipynb"):
+    with pytest.raises(rn.SetupError, match=r"share a file name: 01-x\.ipynb"):
         rn.collect_notebooks([str(first), str(second)])
 
 

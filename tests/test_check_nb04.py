@@ -118,7 +118,7 @@ def test_missing_claims_reference_answer_passes():
         (lambda payload: {c for c in REQUIRED_CLAIMS if c not in payload}, "null as missing"),
         (lambda payload: {c for c in ("sub", "exp") if c not in payload}, "RFC 7519 §3.1 example"),
         (lambda payload: set() if "nbf" in payload else reference_missing(payload), "nbf but without aud"),
-        (lambda payload: {c for c in REQUIRED_CLAIMS + ["nbf"] if payload.get(c) is None}, "series' server"),
+        (lambda payload: {c for c in [*REQUIRED_CLAIMS, "nbf"] if payload.get(c) is None}, "series' server"),
         (lambda payload: {payload["nbf"]}, "KeyError"),
         (lambda payload: (_ for _ in ()).throw(NotImplementedError), "not done yet"),
     ],

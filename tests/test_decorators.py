@@ -7,10 +7,8 @@ import inspect
 import pytest
 from aiohttp import web
 
-from tutorial_src.auth import auth_middleware
-from tutorial_src.decorators import admin_required, login_required
-from tutorial_src.keys import CURRENT_USER, SETTINGS, USERS
-from tutorial_src.middleware import error_middleware
+from tutorial_src.app import build_app
+from tutorial_src.decorators import admin_required, login_required, signed_in_user
 from tutorial_src.tokens import create_access_token
 
 REALM = 'Bearer realm="jwt-tutorial"'
@@ -19,32 +17,30 @@ REALM = 'Bearer realm="jwt-tutorial"'
 @login_required
 async def members(request: web.Request) -> web.Response:
     """Members only."""
-    return web.json_response({"hello": request[CURRENT_USER].email})
+    return web.json_response({"hello": signed_in_user(request).email})
 
 
 @admin_required
 async def admins(request: web.Request) -> web.Response:
     """Admins only."""
-    return web.json_response({"hello": request[CURRENT_USER].email})
+    return web.json_response({"hello": signed_in_user(request).email})
 
 
 class Profile(web.View):
     @login_required
     async def get(self) -> web.Response:
         """Read your profile."""
-        return web.json_response({"hello": self.request[CURRENT_USER].email})
+        return web.json_response({"hello": signed_in_user(self.request).email})
 
     @admin_required
     async def delete(self) -> web.Response:
         """Admins only."""
-        return web.json_response({"deleted_by": self.request[CURRENT_USER].email})
+        return web.json_response({"deleted_by": signed_in_user(self.request).email})
 
 
 @pytest.fixture
 async def guarded(aiohttp_client, settings, users):
-    app = web.Application(middlewares=[error_middleware, auth_middleware])
-    app[SETTINGS] = settings
-    app[USERS] = users
+    app = build_app(settings, users)
     app.router.add_get("/members", members)
     app.router.add_get("/admins", admins)
     app.router.add_view("/profile", Profile)
@@ -134,11 +130,10 @@ async def test_the_handler_does_not_run_for_a_refused_request(aiohttp_client, se
         calls.append(request)
         return web.json_response({})
 
-    app = web.Application(middlewares=[error_middleware, auth_middleware])
-    app[SETTINGS], app[USERS] = settings, users
-    app.router.add_get("/", handler)
+    app = build_app(settings, users)
+    app.router.add_get("/admin-only", handler)
     client = await aiohttp_client(app)
     token = create_access_token(users.get_by_id(1), settings)
-    assert (await client.get("/")).status == 401
-    assert (await client.get("/", headers={"Authorization": f"Bearer {token}"})).status == 403
+    assert (await client.get("/admin-only")).status == 401
+    assert (await client.get("/admin-only", headers={"Authorization": f"Bearer {token}"})).status == 403
     assert calls == []

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from tutorial_src.lab.display import b64url_decode, relative_time, show_token
+from tutorial_src.lab.display import relative_time, show_token
 from tutorial_src.models import User
 from tutorial_src.tokens import create_access_token
 
@@ -170,10 +170,6 @@ def test_non_finite_times_are_shown_as_json_not_as_times():
     payload = raw_segment('{"exp": 1e999, "iat": NaN, "nbf": true}')
     text = repr(show_token(f"{HEADER}.{payload}.sig", now=NOW))
     assert '"exp": Infinity' in text and '"iat": NaN' in text and '"nbf": true' in text
-
-
-def test_b64url_decode_without_padding():
-    assert b64url_decode("eyJhIjoxfQ") == b'{"a":1}'
 
 
 # --- relative_time ------------------------------------------------------------------------------------------

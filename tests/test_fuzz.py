@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 
 import jwt
 import pytest
@@ -67,7 +68,7 @@ async def assert_json_answer_below_500(response) -> None:
         assert set(await response.json()) == {"error", "message"}
 
 
-def _headers(content_type: str | None, extra: list[tuple[str, str]] = ()) -> list[tuple[str, str]]:
+def _headers(content_type: str | None, extra: Sequence[tuple[str, str]] = ()) -> list[tuple[str, str]]:
     headers = list(extra)
     if content_type is not None:
         headers.append(("Content-Type", content_type))

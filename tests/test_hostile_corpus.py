@@ -86,7 +86,7 @@ def _build_tokens() -> dict[str, str]:
         "missing_aud": _without("aud"),
         "missing_iss": _without("iss"),
         "missing_iat": _without("iat"),
-        "sub_int": forge_token({"alg": "HS256", "typ": "JWT"}, _claims(2), TEST_SECRET.encode()),
+        "sub_int": forge_token({"alg": "HS256", "typ": "JWT"}, {**_claims(), "sub": 2}, TEST_SECRET.encode()),
         "sub_zero": _signed(_claims("0")),
         "sub_negative": _signed(_claims("-1")),
         "sub_unknown": _signed(_claims("99")),

@@ -18,6 +18,7 @@ def test_b64url_uses_the_url_safe_alphabet_without_padding():
     assert b64url_encode(b"\xfb\xff") == "-_8"
     assert b64url_encode(b"") == ""
     assert b64url_decode("-_8") == b"\xfb\xff"
+    assert b64url_decode("eyJhIjoxfQ") == b'{"a":1}'  # the padding "==" is put back
 
 
 @given(st.binary(max_size=200))

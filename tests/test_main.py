@@ -35,7 +35,8 @@ def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = READY
         try:
             requests.get(url, timeout=2).close()
             return
-        except (requests.ConnectionError, requests.Timeout):  # a loaded machine: the workers are still booting
+        # A timeout too: under load the listening socket accepts before a worker is there to answer.
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     raise AssertionError(f"the server did not answer within {timeout} s")
 

@@ -58,7 +58,7 @@ def test_public_dict_has_no_password_hash():
 def test_user_is_frozen():
     user = User(id=1, email="alice@example.com", password_hash="h")
     with pytest.raises(dataclasses.FrozenInstanceError):
-        user.is_admin = True  # type: ignore[misc]
+        user.is_admin = True
 
 
 # --- UserStore: creating and finding ------------------------------------------------------------------------
@@ -94,7 +94,7 @@ def test_get_by_email_unknown(users):
 
 
 def test_create_refuses_an_existing_email_in_any_case(users):
-    with pytest.raises(UserExists, match="alice@example.com"):
+    with pytest.raises(UserExists, match=r"alice@example\.com"):
         users.create("ALICE@example.com", "another password")
     assert len(users) == 2
 

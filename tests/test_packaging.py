@@ -24,6 +24,8 @@ ENVIRONMENT = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-
 EXTRAS_AS_PACKAGES = {("pyjwt", "crypto"): {"cryptography"}}
 #: Entries of environment.yml that are the environment itself, not a dependency of the project.
 CONDA_ONLY = {"python", "pip"}
+#: Extras only `make` installs, with pip, never the conda/Binder environment: the linters of `make lint`.
+PIP_ONLY_EXTRAS = {"lint"}
 #: "name", then an optional version spec; conda's match-spec is a superset of what we use.
 CONDA_SPEC = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*?)\s*$")
 
@@ -31,8 +33,9 @@ CONDA_SPEC = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*?)\s*$")
 def pip_requirements() -> list[Requirement]:
     project = PYPROJECT["project"]
     lines = list(project["dependencies"])
-    for extra in project.get("optional-dependencies", {}).values():
-        lines += extra
+    for name, extra in project.get("optional-dependencies", {}).items():
+        if name not in PIP_ONLY_EXTRAS:
+            lines += extra
     return [Requirement(line) for line in lines]
 
 

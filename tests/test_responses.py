@@ -7,7 +7,14 @@ import json
 import pytest
 from aiohttp import hdrs, web
 
-from tutorial_src.responses import DEFAULT_ERROR_CODES, bearer_challenge, error_body, json_error
+from tutorial_src.responses import (
+    BEARER_ERROR_CODES,
+    DEFAULT_ERROR_CODES,
+    bearer_challenge,
+    bearer_error,
+    error_body,
+    json_error,
+)
 
 # --- bearer_challenge ---------------------------------------------------------------------------------------
 
@@ -99,3 +106,25 @@ def test_default_codes_cover_the_statuses_the_app_sends():
     assert {400, 401, 403, 404, 405, 413, 415, 500} <= set(DEFAULT_ERROR_CODES)
     assert DEFAULT_ERROR_CODES[400] == "invalid_request"  # RFC 6750 §3.1
     assert DEFAULT_ERROR_CODES[500] == "internal_error"
+
+
+# --- bearer_error ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code", sorted(BEARER_ERROR_CODES))
+def test_bearer_error_names_an_rfc_6750_error_in_the_challenge(code):
+    error = bearer_error(web.HTTPUnauthorized, code, 'say "hi"', "jwt-tutorial")
+    assert error.status == 401
+    assert error.content_type == "application/json"
+    assert error.headers[hdrs.WWW_AUTHENTICATE] == (
+        f'Bearer realm="jwt-tutorial", error="{code}", error_description="say hi"'
+    )
+    assert json.loads(error.text) == {"error": code, "message": 'say "hi"'}
+
+
+@pytest.mark.parametrize("code", ["authentication_required", "invalid_credentials"])
+def test_bearer_error_keeps_other_codes_out_of_the_challenge(code):
+    # RFC 6750 §3.1: no error code in the challenge of a request that carried no token (§6.2 registers three).
+    error = bearer_error(web.HTTPUnauthorized, code, "log in", "r")
+    assert error.headers[hdrs.WWW_AUTHENTICATE] == 'Bearer realm="r"'
+    assert json.loads(error.text) == {"error": code, "message": "log in"}

@@ -80,7 +80,7 @@ def test_each_region_gets_its_own_hint():
 def test_a_hint_with_quotes_is_still_a_valid_string_literal(hint):
     source = f"def f():\n    # Hint: {hint}\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION"
     tree = ast.parse(stub_code(source))
-    raised = tree.body[0].body[0].exc  # type: ignore[attr-defined]
+    raised = tree.body[0].body[0].exc
     assert raised.args[0].value == hint
 
 
@@ -150,7 +150,7 @@ def test_student_notebook_clears_exercise_and_checker_outputs_and_keeps_the_rest
     original = nbformat.read(series[0], as_version=4)
     student = student_notebook(original)
     assert [c.id for c in student.cells] == [c.id for c in original.cells]
-    for before, after in zip(original.cells, student.cells):
+    for before, after in zip(original.cells, student.cells, strict=True):
         tags = set(before.metadata.get("tags", []))
         if tags & {EXERCISE_TAG, CHECKER_TAG}:
             assert after.outputs == [] and after.execution_count is None
@@ -208,7 +208,7 @@ async def _execute(paths: list[Path], concurrency: int) -> dict[Path, nbformat.N
             return nb
 
     results = await asyncio.gather(*(run(path) for path in paths))
-    return dict(zip(paths, results))
+    return dict(zip(paths, results, strict=True))
 
 
 def execute_all(paths: list[Path]) -> dict[Path, nbformat.NotebookNode]:

@@ -17,7 +17,7 @@ from .errors import InvalidRequest, InvalidToken, UnsupportedScheme
 from .keys import CURRENT_USER, SETTINGS, USERS
 from .middleware import Handler
 from .models import User, UserStore
-from .responses import bearer_challenge, json_error
+from .responses import bearer_error
 from .settings import Settings
 from .tokens import decode_access_token
 
@@ -143,17 +143,10 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
     try:
         token = bearer_token(request)
         request[CURRENT_USER] = None if token is None else authenticate_token(token, settings, request.app[USERS])
-    except UnsupportedScheme as problem:  # §3.1: a bare challenge, no error code
-        bare: dict[str, str] = {hdrs.WWW_AUTHENTICATE: bearer_challenge(settings.realm)}
-        raise json_error(web.HTTPUnauthorized, "authentication_required", str(problem), headers=bare) from None
+    except UnsupportedScheme as problem:  # RFC 6750 §3.1: no credentials, so a bare challenge
+        raise bearer_error(web.HTTPUnauthorized, "authentication_required", str(problem), settings.realm) from None
     except InvalidRequest as problem:
-        raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None
+        raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings.realm) from None
     except InvalidToken as problem:
-        raise bearer_error(web.HTTPUnauthorized, "invalid_token", str(problem), settings) from None
+        raise bearer_error(web.HTTPUnauthorized, "invalid_token", str(problem), settings.realm) from None
     return await handler(request)
-
-
-def bearer_error(exc_class: type[web.HTTPError], code: str, message: str, settings: Settings) -> web.HTTPError:
-    """A JSON error ``{"error": code, "message": message}`` with its RFC 6750 §3 challenge in ``WWW-Authenticate``."""
-    challenge = bearer_challenge(settings.realm, code, message)
-    return json_error(exc_class, code, message, headers={hdrs.WWW_AUTHENTICATE: challenge})

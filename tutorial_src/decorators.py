@@ -1,8 +1,9 @@
 """Decorators that guard handlers: ``login_required`` (401) and ``admin_required`` (403).
 
-The middleware only says who the caller is; each handler says who may call it. Putting the rule on the handler
-keeps it beside the code it protects: a new route is public until someone writes the decorator, and moving a
-route never silently changes its protection the way a list of paths in the middleware would.
+The middleware only says who the caller is; each route says who may call it. ``routes.setup_routes`` applies
+the decorators in one table beside the routes, so a new route shows its protection, or its lack of one, in the
+same line, and moving a route never silently changes its protection the way a list of paths in the middleware
+would.
 
 Both work on plain handlers ``async def handler(request)`` and on ``web.View`` methods ``async def get(self)``.
 """
@@ -12,15 +13,16 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
-from aiohttp import hdrs, web
+from aiohttp import web
 
 from .keys import CURRENT_USER, SETTINGS
 from .models import User
-from .responses import bearer_challenge, json_error
+from .responses import bearer_error
 
-H = TypeVar("H", bound=Callable[..., Awaitable[web.StreamResponse]])
+P = ParamSpec("P")
+R = TypeVar("R", bound=web.StreamResponse)
 
 
 def _request_of(args: tuple[Any, ...]) -> web.Request:
@@ -37,11 +39,24 @@ def _require_coroutine(handler: Callable[..., Any], decorator: str) -> None:
         raise TypeError(f"@{decorator} guards async handlers; {handler.__qualname__} is not 'async def'")
 
 
-def login_required(handler: H) -> H:
-    """Let the handler run only for a signed-in user.
+def signed_in_user(request: web.Request) -> User:
+    """The user the auth middleware found for this request.
 
-    Anonymous callers get 401 ``{"error": "authentication_required", …}`` with ``WWW-Authenticate: Bearer
-    realm="…"`` and no error code (RFC 6750 §3.1: a request without credentials gets a bare challenge).
+    Raises:
+        web.HTTPUnauthorized: 401 ``{"error": "authentication_required", …}`` with ``WWW-Authenticate: Bearer
+            realm="…"`` and no error code (RFC 6750 §3.1: a request without credentials gets a bare challenge),
+            when nobody is signed in.
+    """
+    user = request[CURRENT_USER]
+    if user is None:
+        message = "this route needs an access token: 'Authorization: Bearer <token>' from POST /login"
+        raise bearer_error(web.HTTPUnauthorized, "authentication_required", message, request.app[SETTINGS].realm)
+    return user
+
+
+def login_required(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Let the handler run only for a signed-in user; anonymous callers get the 401 of ``signed_in_user``.
+
     The wrapper keeps the handler's name and docstring (``functools.wraps``).
 
     Raises:
@@ -50,22 +65,14 @@ def login_required(handler: H) -> H:
     _require_coroutine(handler, "login_required")
 
     @functools.wraps(handler)
-    async def wrapper(*args: Any) -> web.StreamResponse:
-        request = _request_of(args)
-        if request[CURRENT_USER] is None:
-            realm = request.app[SETTINGS].realm
-            raise json_error(
-                web.HTTPUnauthorized,
-                "authentication_required",
-                "this route needs an access token: 'Authorization: Bearer <token>' from POST /login",
-                headers={hdrs.WWW_AUTHENTICATE: bearer_challenge(realm)},
-            )
-        return await handler(*args)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        signed_in_user(_request_of(args))
+        return await handler(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
-def admin_required(handler: H) -> H:
+def admin_required(handler: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
     """Let the handler run only for a signed-in admin.
 
     Anonymous callers get the same 401 as ``login_required``; signed-in users who are not admins get 403
@@ -77,20 +84,12 @@ def admin_required(handler: H) -> H:
     """
     _require_coroutine(handler, "admin_required")
 
-    @login_required
     @functools.wraps(handler)
-    async def wrapper(*args: Any) -> web.StreamResponse:
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         request = _request_of(args)
-        user: User = request[CURRENT_USER]
-        if not user.is_admin:
+        if not signed_in_user(request).is_admin:
             message = "this route is for admins only"
-            realm = request.app[SETTINGS].realm
-            raise json_error(
-                web.HTTPForbidden,
-                "insufficient_scope",
-                message,
-                headers={hdrs.WWW_AUTHENTICATE: bearer_challenge(realm, "insufficient_scope", message)},
-            )
-        return await handler(*args)
+            raise bearer_error(web.HTTPForbidden, "insufficient_scope", message, request.app[SETTINGS].realm)
+        return await handler(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper

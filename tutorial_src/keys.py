@@ -24,4 +24,4 @@ USERS = web.AppKey("users", UserStore)
 #: The app's own verified-token cache (notebook 06), when the app builder adds that layer.
 TOKEN_CACHE: web.AppKey[TokenCache] = web.AppKey("token_cache")
 #: The user the auth middleware found for this request, or ``None`` when the request is anonymous.
-CURRENT_USER = web.RequestKey("current_user", User | None)  # type: ignore[arg-type]
+CURRENT_USER = web.RequestKey[User | None]("current_user")

@@ -10,7 +10,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from .errors import InvalidCredentials
 from .keys import SETTINGS, USERS
-from .responses import bearer_challenge, json_error
+from .responses import bearer_error, json_error
 from .tokens import create_access_token
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -82,11 +82,8 @@ async def login(request: web.Request) -> web.Response:
         # argon2 is slow on purpose; a worker thread keeps the event loop answering other requests meanwhile.
         user = await asyncio.to_thread(request.app[USERS].authenticate, email, password)
     except InvalidCredentials:
-        raise json_error(
-            web.HTTPUnauthorized,
-            "invalid_credentials",
-            "invalid email or password",
-            headers={hdrs.WWW_AUTHENTICATE: bearer_challenge(settings.realm)},
+        raise bearer_error(
+            web.HTTPUnauthorized, "invalid_credentials", "invalid email or password", settings.realm
         ) from None
     token = create_access_token(user, settings)
     return web.json_response(

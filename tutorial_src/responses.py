@@ -1,7 +1,8 @@
 """JSON error answers: every error the app sends is ``{"error": <code>, "message": <text>}``.
 
 Handlers raise aiohttp's HTTP exceptions (https://docs.aiohttp.org/en/stable/web_exceptions.html) built by
-``json_error``; ``error_middleware`` turns the ones aiohttp raises itself (404, 405, 413…) into the same shape.
+``json_error``, or by ``bearer_error`` when the answer also carries a ``WWW-Authenticate: Bearer`` challenge;
+``error_middleware`` turns the ones aiohttp raises itself (404, 405, 413…) into the same shape.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 #: The ``error`` code sent for a status when the code raising it named none.
 DEFAULT_ERROR_CODES: dict[int, str] = {
@@ -22,6 +23,9 @@ DEFAULT_ERROR_CODES: dict[int, str] = {
     415: "unsupported_media_type",
     500: "internal_error",
 }
+
+#: The ``error`` codes RFC 6750 §3.1 defines for a Bearer challenge (the registry of §6.2 holds no others).
+BEARER_ERROR_CODES = frozenset({"invalid_request", "invalid_token", "insufficient_scope"})
 
 
 def error_body(code: str, message: str) -> dict[str, str]:
@@ -61,3 +65,14 @@ def bearer_challenge(realm: str, error: str | None = None, description: str | No
         safe = "".join(ch for ch in description if 0x20 <= ord(ch) <= 0x7E and ch not in '"\\')
         parts.append(f'error_description="{safe}"')
     return "Bearer " + ", ".join(parts)
+
+
+def bearer_error(exc_class: type[web.HTTPError], code: str, message: str, realm: str) -> web.HTTPError:
+    """A JSON error ``{"error": code, "message": message}`` with a ``WWW-Authenticate: Bearer`` challenge.
+
+    The challenge names the error (with ``message`` as its description) only for the codes of RFC 6750 §3.1,
+    ``BEARER_ERROR_CODES``; any other code - no credentials sent, a failed login - gets the bare challenge, as
+    §3.1 asks for a request that carried no token.
+    """
+    challenge = bearer_challenge(realm, code, message) if code in BEARER_ERROR_CODES else bearer_challenge(realm)
+    return json_error(exc_class, code, message, headers={hdrs.WWW_AUTHENTICATE: challenge})

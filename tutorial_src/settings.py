@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import SettingsError
 
@@ -97,8 +98,8 @@ class Settings:
         return [self.jwt_algorithm]
 
 
-def fast_test_settings(**overrides: object) -> Settings:
+def fast_test_settings(**overrides: Any) -> Settings:
     """Settings with cheap argon2 parameters, for tests and benchmarks only (never for real passwords)."""
-    values: dict[str, object] = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2_parallelism": 1}
+    values: dict[str, Any] = {"argon2_time_cost": 1, "argon2_memory_cost": 8, "argon2_parallelism": 1}
     values.update(overrides)
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .decorators import signed_in_user
 from .keys import CURRENT_USER, USERS
 
 
@@ -16,8 +17,8 @@ async def index(request: web.Request) -> web.Response:
 
 
 async def get_user(request: web.Request) -> web.Response:
-    """``GET /get-user``: ``{"user": "User id=1: <…, is_admin=False>", "id": int, "email": str, "is_admin": bool}``."""
-    user = request[CURRENT_USER]
+    """``GET /get-user``: ``{"user": "User id=1: <…>", "id": int, "email": str, "is_admin": bool}``."""
+    user = signed_in_user(request)
     return web.json_response({"user": str(user), **user.to_public_dict()})
 
 

@@ -19,6 +19,7 @@ tested by ``tests/test_browser_runner.py``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -32,6 +33,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -81,10 +83,10 @@ class SetupError(Exception):
 # ----------------------------------------------------------------------------------------------- pure helpers
 
 
-def find_chromium(environ: dict[str, str] | None = None) -> str:
-    """The chromium executable: ``$CHROMIUM`` if set, else ``chromium`` on ``PATH``; SetupError if neither exists."""
-    environ = os.environ if environ is None else environ
-    candidate = environ.get("CHROMIUM") or shutil.which("chromium", path=environ.get("PATH"))
+def find_chromium(environ: Mapping[str, str] | None = None) -> str:
+    """The chromium executable: ``$CHROMIUM`` if set, else ``chromium`` on ``PATH``; else SetupError."""
+    env = os.environ if environ is None else environ
+    candidate = env.get("CHROMIUM") or shutil.which("chromium", path=env.get("PATH"))
     if not candidate or not (Path(candidate).is_file() and os.access(candidate, os.X_OK)):
         raise SetupError(INSTALL_HINT)
     return candidate
@@ -193,7 +195,7 @@ def check_notebook(cells: list[dict], page_cells: list[CellReport]) -> list[str]
         return [f"the page shows {len(page_cells)} cells, the notebook has {len(cells)}"]
     failures = []
     not_run: list[tuple[int, str]] = []  # (cell number, prompt) of code cells without an execution count
-    for number, (cell, shown) in enumerate(zip(cells, page_cells), start=1):
+    for number, (cell, shown) in enumerate(zip(cells, page_cells, strict=True), start=1):
         source = cell.get("source", "")
         source = "".join(source) if isinstance(source, list) else source
         tags = cell.get("metadata", {}).get("tags", [])
@@ -251,10 +253,8 @@ def end_processes(pids: list[int], *, grace: float = 5.0) -> None:
     """SIGTERM each pid, then SIGKILL whatever is still there after ``grace`` seconds."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for pid in pids:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline and any(alive(pid) for pid in pids):
             time.sleep(0.1)
@@ -313,9 +313,12 @@ class Lab:
 
     def _wait_ready(self, *, timeout: float) -> None:
         deadline = time.monotonic() + timeout
+        process = self.process
+        if process is None:
+            raise SetupError("JupyterLab was not started")
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SetupError(f"JupyterLab exited with status {self.process.returncode}; see {self.log_path}")
+            if process.poll() is not None:
+                raise SetupError(f"JupyterLab exited with status {process.returncode}; see {self.log_path}")
             try:
                 self.api("GET", "/api/status", timeout=5)
                 return
@@ -459,17 +462,16 @@ def run_notebook(page, lab: Lab, name: str, cells: list[dict], screenshot: Path,
         idle = state == "idle"
         settled = settled + 1 if started and idle and not running else 0
 
-    # Mermaid renders asynchronously: give the diagrams time to appear as SVG.
+    # Mermaid renders asynchronously: give the diagrams time to appear as SVG (a diagram that never does is left
+    # for the screenshot to show; the run goes on).
     expected = sum(len(MERMAID_FENCE.findall(_source(cell))) for cell in cells if cell["cell_type"] == "markdown")
-    try:
+    with contextlib.suppress(Exception):
         page.wait_for_function(
             "(n) => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-RenderedMermaid :is("
             'svg, img[src^="data:image/svg+xml"])\').length >= n',
             arg=expected,
             timeout=min(remaining(), 60_000),
         )
-    except Exception:
-        pass
 
     page_cells = [CellReport(**cell) for cell in page.evaluate(COLLECT_JS)]
     failures += check_notebook(cells, page_cells)

@@ -1,12 +1,34 @@
 """Exercise checkers: ``from tutorial_src import check`` then ``check.<exercise>(answer)`` in a notebook.
 
-Each notebook's checkers live in their own module (``nb01`` … ``nb05``) and are re-exported here.
+Each notebook's checkers live in their own module (``nb01`` … ``nb06``) and are re-exported here.
 """
 
 from ._core import NOT_YET_PREFIX, PASSED_PREFIX, CheckResult
-from .nb01 import *  # noqa: F403
-from .nb02 import *  # noqa: F403
-from .nb03 import *  # noqa: F403
-from .nb04 import *  # noqa: F403
-from .nb05 import *  # noqa: F403
-from .nb06 import *  # noqa: F403
+from .nb01 import decode_payload, login_answer
+from .nb02 import MALFORMED_HEADERS, WELL_FORMED_HEADERS, load_user, parse_bearer
+from .nb03 import admin_required_decorator, owner_or_admin_decorator
+from .nb04 import hs256_signature, missing_claims
+from .nb05 import DEFENCE_CHOICES, forge_none_token, name_the_defence
+from .nb06 import HIT_CHECK_MENU, bounded_put, checks_on_hit
+
+__all__ = [
+    "DEFENCE_CHOICES",
+    "HIT_CHECK_MENU",
+    "MALFORMED_HEADERS",
+    "NOT_YET_PREFIX",
+    "PASSED_PREFIX",
+    "WELL_FORMED_HEADERS",
+    "CheckResult",
+    "admin_required_decorator",
+    "bounded_put",
+    "checks_on_hit",
+    "decode_payload",
+    "forge_none_token",
+    "hs256_signature",
+    "load_user",
+    "login_answer",
+    "missing_claims",
+    "name_the_defence",
+    "owner_or_admin_decorator",
+    "parse_bearer",
+]

@@ -86,7 +86,11 @@ def load_user(answer: Callable[[dict[str, Any], UserStore], User]) -> CheckResul
         Case("subject '+1' (int() accepts it, an id has no sign)", ({"sub": "+1"}, users), refused),
         Case("subject ' 1' (int() ignores the space)", ({"sub": " 1"}, users), refused),
         Case("subject '1_0' (int() reads it as 10)", ({"sub": "1_0"}, users), refused),
-        Case("subject '١' (an Arabic-Indic digit one; int() reads it as 1)", ({"sub": "\u0661"}, users), refused),
+        Case(
+            "subject '\u0661' (an Arabic-Indic digit one; int() reads it as 1)",
+            ({"sub": "\u0661"}, users),
+            refused,
+        ),
         Case("an empty subject", ({"sub": ""}, users), refused),
     ]
     return run_cases(answer, cases, "deleted, unknown and odd subjects are refused with InvalidToken.")

@@ -1,11 +1,8 @@
 """Checkers for the exercises of notebook 03 (decorators that guard handlers).
 
 Each checker builds the demo app (``build_app``) plus a plain handler and a ``web.View`` both guarded by the
-learner's decorator, serves it with ``BackgroundServer`` (its own thread and event loop, so
-it works inside a Jupyter kernel whose loop is already running) and sends real requests with ``requests``.
-
-The checkers are not named ``admin_required`` and so on: ``tests/test_drift.py`` would take them for the
-decorators of ``decorators.py``.
+learner's decorator, serves it with ``BackgroundServer`` (its own thread and event loop, so it works inside a
+Jupyter kernel whose loop is already running) and sends real requests with ``requests``.
 """
 
 from __future__ import annotations
@@ -70,7 +67,7 @@ def _quiet_server_errors() -> Iterator[_Recorder]:
     try:
         yield recorder
     finally:
-        for logger, propagate in zip(loggers, saved):
+        for logger, propagate in zip(loggers, saved, strict=True):
             logger.removeHandler(recorder)
             logger.propagate = propagate
 
@@ -152,7 +149,8 @@ def _probe(
             challenge = response.headers.get("WWW-Authenticate")
             if challenge is not None:
                 if not challenge.startswith(f'Bearer realm="{settings.realm}"'):
-                    return f"{response.status_code} {error}, a challenge not of the form Bearer realm=...: {challenge}"
+                    unexpected = f"a challenge not of the form Bearer realm=...: {challenge}"
+                    return f"{response.status_code} {error}, {unexpected}"
                 challenge = challenge.split('error="', 1)[1].split('"', 1)[0] if 'error="' in challenge else "bare"
             return outcome(response.status_code, error, challenge)
 

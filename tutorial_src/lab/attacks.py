@@ -2,17 +2,14 @@
 
 Everything here works on the compact serialisation ``header.payload.signature`` (RFC 7515 §7.1) with the
 standard library, because an attacker does not need the server's library to build a token - that is the
-lesson. The HMAC code is hand-rolled on purpose (PyJWT refuses the empty and PEM keys some attacks need);
-``tests/test_attacks.py`` checks it against PyJWT for ordinary keys.
+lesson. The HMAC signing is by hand on purpose (PyJWT refuses the empty and PEM keys some attacks need); it is
+``jose.py``'s, which ``tests/test_jose.py`` and ``tests/test_attacks.py`` check against PyJWT for ordinary keys.
 
 Only use it against the vulnerable twin of ``vulnerable.py`` or your own lab, on 127.0.0.1.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from importlib import resources
 from typing import Any
@@ -22,15 +19,10 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .display import b64url_decode
+from .jose import b64url_decode, b64url_encode, hs256_sign, hs256_verify
 
 #: The word list shipped with the package: ``tutorial_src/lab/data/wordlist.txt``, synthetic, one guess a line.
 WORDLIST = "wordlist.txt"
-
-
-def b64url_encode(data: bytes) -> str:
-    """base64url without padding, as JWS uses it (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def _json_segment(value: dict[str, Any]) -> str:
@@ -50,15 +42,6 @@ def read_token(token: str) -> tuple[dict[str, Any], dict[str, Any], str]:
     return header, claims, parts[2]
 
 
-def hs256_signature(signing_input: str, key: bytes) -> str:
-    """The HS256 signature of ``header.payload``: base64url(HMAC-SHA256(key, signing_input)) (RFC 7518 §3.2).
-
-    Any key works here, even ``b""`` or a PEM public key, which PyJWT refuses to use as an HMAC secret.
-    """
-    digest = hmac.new(key, signing_input.encode("ascii"), hashlib.sha256).digest()
-    return b64url_encode(digest)
-
-
 def forge_token(header: dict[str, Any], claims: dict[str, Any], key: bytes | None = None) -> str:
     """A compact JWT with any header and claims, HS256-signed with ``key``, or with an empty signature.
 
@@ -68,7 +51,7 @@ def forge_token(header: dict[str, Any], claims: dict[str, Any], key: bytes | Non
         key: the HMAC key; ``None`` leaves the signature empty (``header.payload.``).
     """
     signing_input = f"{_json_segment(header)}.{_json_segment(claims)}"
-    signature = "" if key is None else hs256_signature(signing_input, key)
+    signature = "" if key is None else hs256_sign(signing_input.encode("ascii"), key)
     return f"{signing_input}.{signature}"
 
 
@@ -82,7 +65,7 @@ def tamper(token: str, **changes: Any) -> str:
 
 def load_wordlist() -> list[str]:
     """The candidate secrets of ``tutorial_src/lab/data/wordlist.txt``, in file order (blank lines skipped)."""
-    text = resources.files("tutorial_src.lab").joinpath("data", WORDLIST).read_text(encoding="utf-8")
+    text = (resources.files("tutorial_src.lab") / "data" / WORDLIST).read_text(encoding="utf-8")
     return [line for line in text.splitlines() if line.strip()]
 
 
@@ -95,10 +78,8 @@ def crack_hs256(token: str, candidates: list[str]) -> tuple[str, int] | None:
     Returns:
         ``(secret, guesses)`` - the secret and how many candidates were tried - or ``None`` if none matched.
     """
-    signing_input, _, signature = token.rpartition(".")
     for guesses, candidate in enumerate(candidates, start=1):
-        expected = hs256_signature(signing_input, candidate.encode("utf-8"))
-        if hmac.compare_digest(expected, signature):
+        if hs256_verify(token, candidate.encode("utf-8")):
             return candidate, guesses
     return None
 

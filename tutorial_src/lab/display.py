@@ -9,21 +9,17 @@ Nothing here verifies the token: it only decodes base64url, which anyone can do 
 
 from __future__ import annotations
 
-import base64
 import html
 import json
 import math
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
+
+from .jose import b64url_decode
 
 COLOURS = {"header": "#fb015b", "payload": "#d63aff", "signature": "#00b9f1"}
 TIME_CLAIMS = ("iat", "nbf", "exp")
-
-
-def b64url_decode(segment: str) -> bytes:
-    """Decode one base64url segment without padding (RFC 7515 §2, Appendix C)."""
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def relative_time(seconds: float) -> str:
@@ -54,7 +50,7 @@ def _round_half_up(value: float) -> int:
     return math.floor(value + 0.5)
 
 
-def _is_time(value: Any) -> bool:
+def _is_time(value: object) -> TypeGuard[float]:
     # A NumericDate (RFC 7519 §2) worth showing relative to now; JSON may also hold true, 1e999 or NaN.
     if not isinstance(value, (int, float)) or isinstance(value, bool):
         return False

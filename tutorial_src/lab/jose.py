@@ -1,6 +1,7 @@
 """A JWS signature by hand: base64url and HMAC-SHA-256 with the standard library only.
 
-This module is what notebook 04 shows, so that a learner sees every byte that goes into an HS256 token. The
+This module is what notebook 04 shows, so that a learner sees every byte that goes into an HS256 token; the
+token display (``display.py``) and the attacker's toolkit of notebook 05 (``attacks.py``) build on it. The
 server never uses it: it signs and verifies with PyJWT (``tokens.py``). The unit tests check both against
 each other and against the example of RFC 7515 Appendix A.1 (the same token as RFC 7519 §3.1).
 """
@@ -10,8 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-
-from .display import b64url_decode
 
 __all__ = ["b64url_decode", "b64url_encode", "hs256_sign", "hs256_verify", "jws_signing_input"]
 
@@ -23,6 +22,11 @@ def b64url_encode(data: bytes) -> str:
     length of a segment already says how many bytes it holds.
     """
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(segment: str) -> bytes:
+    """Decode one base64url segment without padding: the ``=`` padding is put back first (RFC 7515 Appendix C)."""
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
 
 
 def jws_signing_input(header: bytes, payload: bytes) -> bytes:

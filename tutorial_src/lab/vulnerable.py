@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hmac
 import shutil
 import sqlite3
 import tempfile
@@ -35,14 +34,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from yarl import URL
 
 from ..app import build_app
-from ..auth import InvalidRequest, InvalidToken, UnsupportedScheme, bearer_error, bearer_token
-from ..errors import SettingsError
+from ..auth import bearer_token
+from ..errors import InvalidRequest, InvalidToken, SettingsError, UnsupportedScheme
 from ..keys import CURRENT_USER, SETTINGS, USERS
 from ..models import User, UserStore
-from ..responses import bearer_challenge, json_error
+from ..responses import bearer_error
 from ..settings import Settings
 from ..tokens import REQUIRED_CLAIMS, decode_access_token
-from .attacks import hs256_signature, new_rsa_key, public_pem
+from .attacks import new_rsa_key, public_pem
+from .jose import hs256_verify
 
 #: The weak twin's HMAC secret: 39 bytes, so ``Settings`` accepts it, yet it is a line of the shipped word
 #: list. Length is not strength: a secret must be random (RFC 8725 §3.5), e.g. ``secrets.token_urlsafe(32)``.
@@ -87,8 +87,7 @@ def check_hs256_by_hand(token: str, key: bytes) -> dict[str, Any]:
     Raises:
         jwt.InvalidSignatureError: the signature does not match.
     """
-    signing_input, _, signature = token.rpartition(".")
-    if not hmac.compare_digest(hs256_signature(signing_input, key), signature):
+    if not hs256_verify(token, key):
         raise jwt.InvalidSignatureError("Signature verification failed")
     return unverified_claims(token)
 
@@ -169,9 +168,11 @@ async def key_set_from_jku(token: str, app: web.Application) -> dict[str, Any]:
         # A safety rail of the lab, not a defence: the twin never fetches from another machine.
         raise jwt.InvalidTokenError("the lab twin only fetches key sets from http://127.0.0.1")
     # The flaw: the token says where to download the key that checks it.
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        async with session.get(url, allow_redirects=False) as response:
-            key_set = jwt.PyJWKSet.from_dict(await response.json(content_type=None))
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+        session.get(url, allow_redirects=False) as response,
+    ):
+        key_set = jwt.PyJWKSet.from_dict(await response.json(content_type=None))
     key = key_set[header["kid"]] if "kid" in header else key_set.keys[0]
     return jwt.decode(token, key, algorithms=["RS256"], **claim_checks(app[SETTINGS]))
 
@@ -288,13 +289,12 @@ async def vulnerable_auth_middleware(request: web.Request, handler: Any) -> web.
         token = bearer_token(request)  # the series' own header rules
         if token is not None:
             request[CURRENT_USER] = await authenticate_weakly(token, request.app)
-    except UnsupportedScheme as problem:  # RFC 6750 §3.1: a bare challenge, no error code
-        bare: dict[str, str] = {hdrs.WWW_AUTHENTICATE: bearer_challenge(settings.realm)}
-        raise json_error(web.HTTPUnauthorized, "authentication_required", str(problem), headers=bare) from None
+    except UnsupportedScheme as problem:  # RFC 6750 §3.1: no credentials, so a bare challenge
+        raise bearer_error(web.HTTPUnauthorized, "authentication_required", str(problem), settings.realm) from None
     except InvalidRequest as problem:
-        raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None
+        raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings.realm) from None
     except InvalidToken as problem:
-        raise bearer_error(web.HTTPUnauthorized, "invalid_token", str(problem), settings) from None
+        raise bearer_error(web.HTTPUnauthorized, "invalid_token", str(problem), settings.realm) from None
     return await handler(request)
 
 
