@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from .abuse import ignore_stale_credentials, server_options, setup_abuse_limits
 from .auth import auth_middleware
 from .demo import demo_user_store
 from .keys import SETTINGS, USERS
@@ -25,13 +26,14 @@ def create_app(settings: Settings | None = None, users: UserStore | None = None)
     """
     settings = settings if settings is not None else Settings()
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware],
+        middlewares=[error_middleware, ignore_stale_credentials, auth_middleware],
         client_max_size=settings.max_body_size,
         # aiohttp refuses header lines over 8190 bytes before any middleware runs, with a plain-text 400;
         # a larger limit lets the auth middleware refuse long tokens itself, in JSON with a challenge.
-        handler_args={"max_field_size": 2 * settings.max_token_length + 1024},
+        handler_args={"max_field_size": 2 * settings.max_token_length + 1024, **server_options(settings)},
     )
     app[SETTINGS] = settings
     app[USERS] = users if users is not None else demo_user_store(settings)
     setup_routes(app)
+    setup_abuse_limits(app)
     return app
