@@ -17,7 +17,7 @@ XDIST ?= -n auto --dist loadfile
 STUDENT_DIR ?= build/student
 TIMING_DOCS ?= docs/instructor-guide.md README.md
 
-.PHONY: install lab test test-browser chromium-check notebooks notebooks-check nav student clean bench
+.PHONY: install lab test test-browser chromium-check notebooks notebooks-check nav student clean bench abuse
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -80,3 +80,8 @@ clean:
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python benchmarks/auth_cost.py $(BENCH_ARGS)
+
+# The server under abuse (issue 16): gzip bombs, abandoned logins, slow bodies and headers, attempt limits, each
+# figure beside its threshold. A measurement, not a test: run it on a quiet machine, more than once.
+abuse: install
+	$(BIN)/python benchmarks/abuse.py

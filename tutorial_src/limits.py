@@ -116,10 +116,13 @@ def cpus_available() -> int:
 
 
 class LoginGate:
-    """At most ``workers`` logins inside at once and ``queue`` more waiting; one more raises ``LoginQueueFull``.
+    """At most ``workers`` logins inside at once and ``queue`` more waiting, first come first served.
 
-    A waiter that is cancelled (its client hung up) leaves the queue without ever running. ``enter`` and
-    ``leave`` are separate so a caller can keep the place until work it started in a thread is over.
+    When the queue is full, the login that has waited longest is turned away (``LoginQueueFull``), not the
+    newcomer: under a flood of abandoned logins the oldest waiters are the likeliest to be gone, and a real
+    client arriving after the flood still gets its turn. A waiter that is cancelled (its client hung up)
+    leaves the queue without ever running. ``enter`` and ``leave`` are separate so a caller can keep its
+    place until work it started in a thread is over.
     """
 
     def __init__(self, workers: int, queue: int) -> None:
@@ -143,7 +146,8 @@ class LoginGate:
         """Take a place, waiting in the queue if need be.
 
         Raises:
-            LoginQueueFull: every place is taken and ``queue`` logins already wait.
+            LoginQueueFull: the queue was full (``queue`` is 0), or it filled up while this login waited at
+                its head.
         """
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new event loop (the app served again): nothing of the old one counts
@@ -151,14 +155,16 @@ class LoginGate:
         if self._inside < self.workers and not self._waiters:
             self._inside += 1
             return
+        if self.queue == 0:
+            raise LoginQueueFull("every login slot is busy")
         if len(self._waiters) >= self.queue:
-            raise LoginQueueFull("every login slot is busy and the queue is full")
+            self._waiters.popleft().set_exception(LoginQueueFull("every login slot is busy and the queue is full"))
         waiter = loop.create_future()
         self._waiters.append(waiter)
         try:
             await waiter
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
                 self.leave()  # the place was handed over just as the client left: pass it on
             elif waiter in self._waiters:
                 self._waiters.remove(waiter)
@@ -167,7 +173,7 @@ class LoginGate:
     def leave(self) -> None:
         """Give the place back: to the first waiter, else to the pool."""
         while self._waiters:
-            waiter = self._waiters.popleft()
+            waiter = self._waiters.pop()
             if not waiter.done():
                 waiter.set_result(None)  # the place passes on; _inside stays the same
                 return
