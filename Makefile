@@ -17,7 +17,7 @@ XDIST ?= -n auto --dist loadfile
 STUDENT_DIR ?= build/student
 TIMING_DOCS ?= docs/instructor-guide.md README.md
 
-.PHONY: install lab test test-browser chromium-check notebooks notebooks-check nav student clean bench abuse
+.PHONY: install lab test test-browser chromium-check notebooks notebooks-check nav student clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -83,5 +83,6 @@ bench: install
 
 # The server under abuse (issue 16): gzip bombs, abandoned logins, slow bodies and headers, attempt limits, each
 # figure beside its threshold. A measurement, not a test: run it on a quiet machine, more than once.
+.PHONY: abuse
 abuse: install
 	$(BIN)/python benchmarks/abuse.py
