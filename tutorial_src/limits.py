@@ -9,6 +9,7 @@ more wait, and one more is turned away. Why these shapes: docs/design.md, "The s
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import os
 import time
@@ -66,9 +67,11 @@ class MemoryAttemptLimiter:
     def __init__(self, window: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.window = window
         self.clock = clock
-        self._attempts: OrderedDict[str, deque[float]] = OrderedDict()
+        # Per key, (time, attempt number) oldest first; the number tells apart two attempts of the same instant.
+        self._attempts: OrderedDict[str, deque[tuple[float, int]]] = OrderedDict()
+        self._numbers = itertools.count()
 
-    async def begin(self, limits: Mapping[str, int]) -> tuple[tuple[str, ...], float]:
+    async def begin(self, limits: Mapping[str, int]) -> tuple[tuple[str, ...], tuple[float, int]]:
         now = self.clock()
         self._drop_keys_before(now - self.window)
         waits = []
@@ -76,29 +79,30 @@ class MemoryAttemptLimiter:
             times = self._attempts.get(key)
             if times is None:
                 continue
-            while times and times[0] <= now - self.window:
+            while times and times[0][0] <= now - self.window:
                 times.popleft()
             if len(times) >= allowed:
                 # The attempt that frees a place is the one `allowed` places before the newest.
-                waits.append(times[len(times) - allowed] + self.window - now)
+                waits.append(times[len(times) - allowed][0] + self.window - now)
         if waits:
             raise TooManyAttempts(max(waits))
+        attempt = (now, next(self._numbers))
         for key in limits:
-            self._attempts.setdefault(key, deque()).append(now)
+            self._attempts.setdefault(key, deque()).append(attempt)
             self._attempts.move_to_end(key)
-        return tuple(limits), now
+        return tuple(limits), attempt
 
-    async def forgive(self, ticket: tuple[tuple[str, ...], float]) -> None:
-        keys, when = ticket
+    async def forgive(self, ticket: tuple[tuple[str, ...], tuple[float, int]]) -> None:
+        keys, attempt = ticket
         for key in keys:
             times = self._attempts.get(key)
-            if times is not None and when in times:
-                times.remove(when)
+            if times is not None and attempt in times:
+                times.remove(attempt)
 
     def _drop_keys_before(self, oldest: float) -> None:
         while self._attempts:
             key, times = next(iter(self._attempts.items()))
-            if times and times[-1] > oldest:
+            if times and times[-1][0] > oldest:
                 return
             del self._attempts[key]
 
