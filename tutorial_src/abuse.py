@@ -198,7 +198,8 @@ def _error_code(exc: web.HTTPException) -> str | None:
 
 
 def _without_credentials(request: web.Request) -> web.Request:
-    headers = {name: value for name, value in request.headers.items() if name.lower() != "authorization"}
+    # A list of pairs, not a dict: other repeated headers stay repeated.
+    headers = [(name, value) for name, value in request.headers.items() if name.lower() != "authorization"]
     return request.clone(headers=headers, rel_url=request.rel_url.without_query_params("access_token"))
 
 
@@ -233,7 +234,8 @@ def setup_abuse_limits(app: web.Application) -> None:
     and ``ignore_stale_credentials`` just before ``auth_middleware``.
     """
     settings = app[SETTINGS]
-    app[LOGIN_ATTEMPTS] = MemoryAttemptLimiter(settings.login_window)
+    attempts: AttemptLimiter = MemoryAttemptLimiter(settings.login_window)
+    app[LOGIN_ATTEMPTS] = attempts
     app[LOGIN_GATE] = LoginGate(settings.login_workers or cpus_available(), settings.login_queue)
     app.middlewares.extend([request_hygiene, login_guard])
     install_log_scrubbing()

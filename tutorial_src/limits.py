@@ -15,7 +15,7 @@ import os
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable, Mapping
-from typing import Protocol
+from typing import Protocol, cast
 
 from .errors import TutorialError
 
@@ -53,6 +53,10 @@ class AttemptLimiter(Protocol):
         ...
 
 
+# The keys an attempt was counted under, and the attempt: (time, number).
+_Ticket = tuple[tuple[str, ...], tuple[float, int]]
+
+
 class MemoryAttemptLimiter:
     """``AttemptLimiter`` in this process's memory: per key, the times of the attempts of the last window.
 
@@ -71,7 +75,7 @@ class MemoryAttemptLimiter:
         self._attempts: OrderedDict[str, deque[tuple[float, int]]] = OrderedDict()
         self._numbers = itertools.count()
 
-    async def begin(self, limits: Mapping[str, int]) -> tuple[tuple[str, ...], tuple[float, int]]:
+    async def begin(self, limits: Mapping[str, int]) -> _Ticket:
         now = self.clock()
         self._drop_keys_before(now - self.window)
         waits = []
@@ -92,8 +96,8 @@ class MemoryAttemptLimiter:
             self._attempts.move_to_end(key)
         return tuple(limits), attempt
 
-    async def forgive(self, ticket: tuple[tuple[str, ...], tuple[float, int]]) -> None:
-        keys, attempt = ticket
+    async def forgive(self, ticket: Hashable) -> None:
+        keys, attempt = cast(_Ticket, ticket)
         for key in keys:
             times = self._attempts.get(key)
             if times is not None and attempt in times:
