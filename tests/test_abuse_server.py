@@ -25,7 +25,7 @@ from tutorial_src.demo import DEMO_USERS
 ALICE_EMAIL, ALICE_PASSWORD, _ = DEMO_USERS[0]
 REFRESH_TOKEN = "rt-opaque-refresh-token-value-0123456789"
 PASSWORD = "a-password-that-must-never-reach-a-log"
-GONE = "POST /login: the connection closed before the answer (client gone)"
+GONE = "POST /login: the client closed the connection before the answer"
 SECRET = "a-shared-secret-for-the-abuse-tests-0123456789"
 
 

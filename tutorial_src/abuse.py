@@ -106,10 +106,11 @@ async def request_hygiene(request: web.Request, handler: Handler) -> web.StreamR
         ) from None
     except asyncio.CancelledError:
         # aiohttp cancels the handler when the connection is lost (handler_cancellation): no answer, no
-        # access log line; one line here says what happened. On shutdown the connection is closed too.
+        # access log line; one line here says what happened. On shutdown aiohttp cancels the handler while the
+        # connection is still open: no line then.
         if request.transport is None:
             logger.info(
-                "%s %s: the connection closed before the answer (client gone)", request.method, request.path
+                "%s %s: the client closed the connection before the answer", request.method, request.path
             )
         raise
     finally:
