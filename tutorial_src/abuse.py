@@ -109,9 +109,7 @@ async def request_hygiene(request: web.Request, handler: Handler) -> web.StreamR
         # access log line; one line here says what happened. On shutdown aiohttp cancels the handler while the
         # connection is still open: no line then.
         if request.transport is None:
-            logger.info(
-                "%s %s: the client closed the connection before the answer", request.method, request.path
-            )
+            logger.info("%s %s: the client closed the connection before the answer", request.method, request.path)
         raise
     finally:
         if deadline is not None:
