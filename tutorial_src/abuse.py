@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -124,7 +125,7 @@ def _is_login(request: web.Request) -> bool:
     return resource is not None and resource.canonical == LOGIN_PATH
 
 
-def _leave(gate: LoginGate) -> Any:
+def _leave(gate: LoginGate) -> Callable[[asyncio.Future[web.StreamResponse]], None]:
     def done(work: asyncio.Future[web.StreamResponse]) -> None:
         gate.leave()
         if not work.cancelled():
