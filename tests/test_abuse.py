@@ -214,6 +214,32 @@ async def test_a_login_whose_client_left_before_its_turn_is_never_hashed(one_slo
     assert gate.inside == 0
 
 
+async def test_a_login_cancelled_after_its_turn_came_gives_its_place_back_unhashed(one_slot, monkeypatch):
+    client, blocking = one_slot
+    gate = client.app[LOGIN_GATE]
+    turned = asyncio.Event()
+
+    async def hang_between_turn_and_hashing() -> None:
+        turned.set()
+        await asyncio.Event().wait()  # until cancelled
+
+    monkeypatch.setattr("tutorial_src.abuse.let_the_loop_turn", hang_between_turn_and_hashing)
+    body = json.dumps(credentials(*ALICE)).encode()
+    _, writer = await asyncio.open_connection("127.0.0.1", client.server.port)
+    writer.write(
+        b"POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+        + b"Content-Length: %d\r\n\r\n" % len(body)
+        + body
+    )
+    await writer.drain()
+    await asyncio.wait_for(turned.wait(), 60)
+    assert gate.inside == 1
+    writer.close()
+    await writer.wait_closed()
+    await wait_for(lambda: gate.inside == 0, "the place is given back")
+    assert blocking.calls == 0
+
+
 # --- request bodies
 
 

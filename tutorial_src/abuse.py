@@ -125,6 +125,13 @@ def _is_login(request: web.Request) -> bool:
     return resource is not None and resource.canonical == LOGIN_PATH
 
 
+async def let_the_loop_turn() -> None:
+    """Two turns of the event loop, before any argon2 work: a client that hung up right after its request (its
+    EOF already waiting in the socket) is noticed, and its handler cancelled, first."""
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+
+
 def _leave(gate: LoginGate) -> Callable[[asyncio.Future[web.StreamResponse]], None]:
     def done(work: asyncio.Future[web.StreamResponse]) -> None:
         gate.leave()
@@ -176,6 +183,12 @@ async def login_guard(request: web.Request, handler: Handler) -> web.StreamRespo
         ) from None
     except asyncio.CancelledError:
         await attempts.forgive(ticket)  # dropped before any hashing: nothing was tried
+        raise
+    try:
+        await let_the_loop_turn()
+    except asyncio.CancelledError:
+        gate.leave()
+        await attempts.forgive(ticket)
         raise
     work = asyncio.ensure_future(handler(request))
     work.add_done_callback(_leave(gate))
