@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from test_main import free_port
+from test_main import free_port, wait_until_ready
 
 from tutorial_src.demo import DEMO_USERS
 
@@ -27,20 +27,6 @@ REFRESH_TOKEN = "rt-opaque-refresh-token-value-0123456789"
 PASSWORD = "a-password-that-must-never-reach-a-log"
 GONE = "POST /login: the client closed the connection before the answer"
 SECRET = "a-shared-secret-for-the-abuse-tests-0123456789"
-
-
-def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = 120) -> None:
-    """Poll ``url`` until it answers (a slow first answer is retried: gunicorn accepts before its worker runs)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"the server exited with {process.returncode}")
-        try:
-            requests.get(url, timeout=5).close()
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise AssertionError(f"the server did not answer within {timeout} s")
 
 
 def stop(process: subprocess.Popen, sig: int = signal.SIGINT) -> None:
@@ -240,7 +226,7 @@ def test_gunicorn_closes_slow_clients_and_logs_no_credential(tmp_path):
         env=env,
     )
     try:
-        wait_until_ready(f"http://127.0.0.1:{port}/", process)
+        wait_until_ready(f"http://127.0.0.1:{port}/", process, timeout=120)
         token = hostile_requests(port)
         assert_slow_clients_were_closed(slow_body_and_headers(port))
     finally:
