@@ -93,3 +93,9 @@ clean:
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python benchmarks/auth_cost.py $(BENCH_ARGS)
+
+# The server under abuse (issue 16): gzip bombs, abandoned logins, slow bodies and headers, attempt limits, each
+# figure beside its threshold. A measurement, not a test: run it on a quiet machine, more than once.
+.PHONY: abuse
+abuse: install
+	$(BIN)/python benchmarks/abuse.py

@@ -8,6 +8,7 @@ import logging
 import pytest
 from aiohttp import hdrs, web
 
+from tutorial_src.logs import install_log_scrubbing
 from tutorial_src.middleware import error_middleware
 from tutorial_src.responses import json_error
 
@@ -99,13 +100,16 @@ async def test_unexpected_exception_is_a_500_that_reveals_nothing(client, caplog
 
 
 async def test_unexpected_exception_is_logged_with_its_traceback(client, caplog):
+    install_log_scrubbing()  # as create_app does (tutorial_src.logs): the detail is logged, not the password in it
     with caplog.at_level(logging.ERROR, logger="tutorial_src.middleware"):
         await client.get("/crash")
     [record] = [r for r in caplog.records if r.name == "tutorial_src.middleware"]
     assert record.levelno == logging.ERROR
     assert record.getMessage() == "unhandled error in GET /crash"
     assert record.exc_info is not None and record.exc_info[0] is RuntimeError
-    assert SECRET_DETAIL in caplog.text  # the detail goes to the server log, not to the client
+    # The detail goes to the server log, not to the client; the password in it is scrubbed.
+    assert "RuntimeError: password=[redacted] in /srv/app/secret.py" in caplog.text
+    assert "hunter2" not in caplog.text
 
 
 # --- HTTP exceptions ----------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
 from . import auth, decorators, login
+from .abuse import ignore_stale_credentials, server_options, setup_abuse_limits
 from .demo import demo_user_store
 from .keys import SETTINGS, USERS
 from .middleware import error_middleware
@@ -45,16 +46,17 @@ def build_app(
     """
     settings = settings if settings is not None else Settings()
     app = web.Application(
-        middlewares=[error_middleware],
+        middlewares=[error_middleware, ignore_stale_credentials],
         client_max_size=settings.max_body_size,
         # aiohttp refuses header lines over 8190 bytes before any middleware runs, with a plain-text 400;
         # a larger limit lets the auth middleware refuse long tokens itself, in JSON with a challenge.
-        handler_args={"max_field_size": 2 * settings.max_token_length + 1024},
+        handler_args={"max_field_size": 2 * settings.max_token_length + 1024, **server_options(settings)},
     )
     app.middlewares.append(add_token_cache(app, auth_middleware) if token_cache else auth_middleware)
     app[SETTINGS] = settings
     app[USERS] = users if users is not None else demo_user_store(settings)
     setup_routes(app, login_handler=login_handler, login_required=login_required, admin_required=admin_required)
+    setup_abuse_limits(app)
     return app
 
 

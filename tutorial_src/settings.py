@@ -54,6 +54,14 @@ class Settings:
         max_token_length: longest bearer token looked at, in characters; longer ones get 401.
         argon2_time_cost, argon2_memory_cost (KiB), argon2_parallelism: argon2id parameters. The defaults are
             the OWASP Password Storage Cheat Sheet floor (m=19 MiB, t=2, p=1); tests pass cheaper ones.
+        login_workers: how many logins hash a password at once; ``None``: one per CPU this process may use.
+        login_queue: how many logins may wait for a hashing slot; one more gets 503 with ``Retry-After``.
+        login_window: the sliding window of the attempt limits, in seconds.
+        login_failures_per_account, login_failures_per_address: failed logins allowed per window for one
+            email (known or not) and for one client address; the next attempt gets 429 with ``Retry-After``.
+        header_timeout: seconds a connection may take to send a request's headers (from its opening, or from
+            the previous answer on a kept-alive connection) before it is closed.
+        body_timeout: seconds a request body may take to arrive once its headers are in; then 408.
 
     Raises:
         SettingsError: the algorithm is not an HMAC one, the secret is shorter than the algorithm needs, or a
@@ -72,6 +80,13 @@ class Settings:
     argon2_time_cost: int = 2
     argon2_memory_cost: int = 19 * 1024
     argon2_parallelism: int = 1
+    login_workers: int | None = None
+    login_queue: int = 32
+    login_window: float = 60.0
+    login_failures_per_account: int = 10
+    login_failures_per_address: int = 50
+    header_timeout: float = 10.0
+    body_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         min_bytes = HMAC_MIN_SECRET_BYTES.get(self.jwt_algorithm)
@@ -91,6 +106,16 @@ class Settings:
             raise SettingsError("access_token_ttl must be a positive number of seconds")
         if self.leeway < 0:
             raise SettingsError("leeway must be zero or a positive number of seconds")
+        for name in ("login_failures_per_account", "login_failures_per_address"):
+            if getattr(self, name) < 1:
+                raise SettingsError(f"{name} must be a positive number")
+        if self.login_queue < 0:
+            raise SettingsError("login_queue must be zero (no waiting) or a positive number")
+        for name in ("login_window", "header_timeout", "body_timeout"):
+            if not getattr(self, name) > 0:
+                raise SettingsError(f"{name} must be a positive number of seconds")
+        if self.login_workers is not None and self.login_workers < 1:
+            raise SettingsError("login_workers must be a positive number, or None for one per CPU")
 
     @property
     def algorithms(self) -> list[str]:
