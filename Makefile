@@ -94,14 +94,14 @@ student: install
 	$(BIN)/python -m authoring.student --out $(STUDENT_DIR) $(NOTEBOOKS)
 
 # The unit tests (not the notebooks) against the lowest versions pyproject.toml allows for its direct
-# dependencies (uv's lowest-direct resolution; the build with the lowest setuptools), so a floor that no longer
-# holds fails here. uv comes from PyPI into a venv of its own; the browser extra is left out.
+# dependencies (uv's lowest-direct resolution), built with the floor's major release of setuptools, so a floor
+# that no longer holds fails here. uv comes from PyPI into a venv of its own; the browser extra is left out.
 test-lowest:
 	test -x $(UV) || { $(PYTHON) -m venv $(LOWEST_VENV)-uv && $(LOWEST_VENV)-uv/bin/python -m pip install \
 		--quiet --disable-pip-version-check uv; }
 	rm -rf $(LOWEST_VENV)
 	$(UV) venv --quiet --python $(PYTHON) $(LOWEST_VENV)
-	echo "setuptools==$$(sed -n 's/.*"setuptools>=\([0-9.]*\)".*/\1/p' pyproject.toml)" > $(LOWEST_VENV)/build-constraints.txt
+	echo "setuptools==$$(sed -n 's/.*"setuptools>=\([0-9]*\)".*/\1/p' pyproject.toml).*" > $(LOWEST_VENV)/build-constraints.txt
 	$(UV) pip install --quiet --python $(LOWEST_VENV)/bin/python --resolution lowest-direct \
 		--build-constraints $(LOWEST_VENV)/build-constraints.txt -e '.[notebooks,test]'
 	$(UV) pip list --python $(LOWEST_VENV)/bin/python
