@@ -27,7 +27,7 @@ VENV_HINT := on Debian and Ubuntu: apt install python3-venv (as root), then run 
 .PHONY: venv install install-lab lab test test-lowest test-browser chromium-check notebooks notebooks-check nav \
 	student clean bench
 
-# Runs on every make, in well under a second. A .venv whose pip does not start (python3 -m venv without
+# Runs on every make (one `pip --version`). A .venv whose pip does not start (python3 -m venv without
 # ensurepip leaves one, half made) is removed and made again; otherwise every later make would fail with
 # "No module named pip". The stamps below wait for it but are not redone because of it (order-only).
 venv:
