@@ -35,7 +35,8 @@ def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = READY
         try:
             requests.get(url, timeout=2).close()
             return
-        except requests.ConnectionError:
+        # A read timeout too: on a loaded machine the socket accepts before a worker can answer.
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     raise AssertionError(f"the server did not answer within {timeout} s")
 
