@@ -2,8 +2,14 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The learner's packages (`make lab`), then everything `make test` and the authoring tools need.
+LAB_STAMP := $(VENV)/.lab-stamp
 STAMP := $(VENV)/.installed-stamp
 BROWSER_STAMP := $(VENV)/.browser-stamp
+PIP_INSTALL := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+# `make test-lowest`: the lowest versions pyproject.toml allows, in an environment of their own.
+LOWEST_VENV ?= build/lowest-venv
+UV := $(LOWEST_VENV)-uv/bin/uv
 CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 SANITIZE := tests/nbval_sanitize.cfg
@@ -16,22 +22,38 @@ XDIST ?= -n auto --dist loadfile
 # Where `make student` writes the learners' edition, and the docs whose timings table `make nav` rewrites.
 STUDENT_DIR ?= build/student
 TIMING_DOCS ?= docs/instructor-guide.md README.md
+VENV_HINT := on Debian and Ubuntu: apt install python3-venv (as root), then run make again
 
-.PHONY: install lab test test-browser chromium-check notebooks notebooks-check nav student clean bench
+.PHONY: venv install install-lab lab test test-lowest test-browser chromium-check notebooks notebooks-check nav \
+	student clean bench
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+# Runs on every make (one `pip --version`). A .venv whose pip does not start (python3 -m venv without
+# ensurepip leaves one, half made) is removed and made again; otherwise every later make would fail with
+# "No module named pip". The stamps below wait for it but are not redone because of it (order-only).
+venv:
+	@if [ -e $(VENV) ] && ! $(BIN)/python -m pip --version >/dev/null 2>&1; then \
+		echo "make: $(VENV) has no working pip; making it again"; rm -rf $(VENV); fi
+	@if [ ! -e $(VENV) ]; then \
+		if ! $(PYTHON) -c 'import ensurepip' >/dev/null 2>&1; then \
+			echo "make: $(PYTHON) cannot make a virtual environment with pip (no ensurepip); $(VENV_HINT)"; \
+			exit 1; fi; \
+		$(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip --version >/dev/null 2>&1 || { rm -rf $(VENV); \
+			echo "make: '$(PYTHON) -m venv $(VENV)' did not make a working pip; $(VENV_HINT)"; exit 1; }; fi
 
-# Reinstall only when the project's dependencies change (the stamp is newer than pyproject.toml otherwise).
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[notebooks,test]'
-	# Build matplotlib's font cache now: built on first use inside a notebook, it logs to stderr.
-	$(BIN)/python -c "import matplotlib.font_manager"
+# Reinstall only when the project's dependencies change (a stamp is newer than pyproject.toml otherwise).
+$(LAB_STAMP): pyproject.toml | venv
+	$(PIP_INSTALL) -e '.[notebooks]'
+	touch $(LAB_STAMP)
+
+$(STAMP): pyproject.toml | venv
+	$(PIP_INSTALL) -e '.[notebooks,test]'
 	touch $(STAMP)
+
+install-lab: $(LAB_STAMP)
 
 install: $(STAMP)
 
-lab: install
+lab: install-lab
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
 test: install
@@ -53,7 +75,7 @@ lint: $(LINT_STAMP)
 
 # The `browser` extra (Playwright) only for test-browser, so `make test` never needs it.
 $(BROWSER_STAMP): $(STAMP)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[notebooks,test,browser]'
+	$(PIP_INSTALL) -e '.[notebooks,test,browser]'
 	touch $(BROWSER_STAMP)
 
 # Every notebook in JupyterLab in headless Chromium, as a learner runs it; screenshots in build/screenshots/.
@@ -83,6 +105,20 @@ nav: install
 # The learners' edition: solutions replaced by hint stubs, exercise and checker outputs cleared.
 student: install
 	$(BIN)/python -m authoring.student --out $(STUDENT_DIR) $(NOTEBOOKS)
+
+# The unit tests (not the notebooks) against the lowest versions pyproject.toml allows for its direct
+# dependencies (uv's lowest-direct resolution), built with the floor's major release of setuptools, so a floor
+# that no longer holds fails here. uv comes from PyPI into a venv of its own; the browser extra is left out.
+test-lowest:
+	test -x $(UV) || { $(PYTHON) -m venv $(LOWEST_VENV)-uv && $(LOWEST_VENV)-uv/bin/python -m pip install \
+		--quiet --disable-pip-version-check uv; }
+	rm -rf $(LOWEST_VENV)
+	$(UV) venv --quiet --python $(PYTHON) $(LOWEST_VENV)
+	echo "setuptools==$$(sed -n 's/.*"setuptools>=\([0-9]*\)".*/\1/p' pyproject.toml).*" > $(LOWEST_VENV)/build-constraints.txt
+	$(UV) pip install --quiet --python $(LOWEST_VENV)/bin/python --resolution lowest-direct \
+		--build-constraints $(LOWEST_VENV)/build-constraints.txt -e '.[notebooks,test]'
+	$(UV) pip list --python $(LOWEST_VENV)/bin/python
+	$(LOWEST_VENV)/bin/python -m pytest tests $(XDIST) $(PYTEST_ARGS)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis *.egg-info

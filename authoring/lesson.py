@@ -388,7 +388,11 @@ def update_timings(doc: Path, paths: list[Path], *, check_only: bool = False) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m authoring.lesson", description=__doc__.split("\n")[0])
+    # Written out, not __doc__: python -OO strips docstrings.
+    parser = argparse.ArgumentParser(
+        prog="python -m authoring.lesson",
+        description="The lesson skeleton every notebook follows, read back and checked; the timing tables.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     check_cmd = sub.add_parser("check", help="print every departure from the lesson skeleton")
     check_cmd.add_argument("paths", nargs="*", type=Path)

@@ -199,7 +199,11 @@ def check_stable(paths: list[Path], sanitize: Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m authoring.nbtools", description=__doc__.split("\n")[0])
+    # Written out, not __doc__: python -OO strips docstrings.
+    parser = argparse.ArgumentParser(
+        prog="python -m authoring.nbtools",
+        description="Maintenance of the notebooks: re-execute and clean them, write the navigation links.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("execute", help="write navigation, execute and clean notebooks in place")
     run.add_argument("paths", nargs="+", type=Path)

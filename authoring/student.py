@@ -243,7 +243,11 @@ def build(paths: list[Path], out: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m authoring.student", description=__doc__.split("\n")[0])
+    # Written out, not __doc__: python -OO strips docstrings.
+    parser = argparse.ArgumentParser(
+        prog="python -m authoring.student",
+        description="Build the student edition: solutions out, hint stubs in, exercise outputs cleared.",
+    )
     parser.add_argument("--out", type=Path, default=Path("build/student"), help="folder to write (created)")
     parser.add_argument("paths", nargs="*", type=Path, help="the notebooks (notebooks/NN-*.ipynb)")
     args = parser.parse_args(argv)

@@ -1,4 +1,7 @@
-"""pyproject.toml and environment.yml (conda, Binder) install the same packages."""
+"""environment.yml (conda, Binder) is the learner's environment: pyproject.toml's runtime and notebooks packages.
+
+No test or browser tools there, and the project itself is installed by ``postBuild``, not by environment.yml.
+"""
 
 from __future__ import annotations
 
@@ -24,25 +27,28 @@ ENVIRONMENT = yaml.safe_load((ROOT / "environment.yml").read_text(encoding="utf-
 EXTRAS_AS_PACKAGES = {("pyjwt", "crypto"): {"cryptography"}}
 #: Entries of environment.yml that are the environment itself, not a dependency of the project.
 CONDA_ONLY = {"python", "pip"}
-#: Extras only `make` installs, with pip, never the conda/Binder environment: the linters of `make lint`.
-PIP_ONLY_EXTRAS = {"lint"}
 #: "name", then an optional version spec; conda's match-spec is a superset of what we use.
 CONDA_SPEC = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*?)\s*$")
 
 
-def pip_requirements() -> list[Requirement]:
+#: The extras a learner's environment holds besides the runtime dependencies.
+LEARNER_EXTRAS = ("notebooks",)
+#: Packages that must stay out of the learner's environment (test and browser tooling).
+NOT_FOR_LEARNERS = {"pytest", "nbval", "hypothesis", "playwright", "pytest-xdist", "gunicorn"}
+
+
+def pip_requirements(extras: tuple[str, ...] = LEARNER_EXTRAS) -> list[Requirement]:
     project = PYPROJECT["project"]
     lines = list(project["dependencies"])
-    for name, extra in project.get("optional-dependencies", {}).items():
-        if name not in PIP_ONLY_EXTRAS:
-            lines += extra
+    for extra in extras:
+        lines += project["optional-dependencies"][extra]
     return [Requirement(line) for line in lines]
 
 
-def pip_packages() -> dict[str, str]:
-    """``{normalized name: version specifier}`` of the runtime dependencies and every extra."""
+def pip_packages(extras: tuple[str, ...] = LEARNER_EXTRAS) -> dict[str, str]:
+    """``{normalized name: version specifier}`` of the runtime dependencies and the given extras."""
     found: dict[str, str] = {}
-    for requirement in pip_requirements():
+    for requirement in pip_requirements(extras):
         name = canonicalize_name(requirement.name)
         found.setdefault(name, str(requirement.specifier))
         for extra in requirement.extras:
@@ -103,8 +109,22 @@ def test_environment_pins_python_312_from_conda_forge():
     assert "pip" in conda_entries()
 
 
-def test_environment_installs_the_project_itself_with_pip():
-    assert pip_section() == ["-e ."]
+def test_learner_environment_holds_no_test_or_browser_tools():
+    assert NOT_FOR_LEARNERS & set(conda_packages()) == set()
+    assert NOT_FOR_LEARNERS & set(pip_packages()) == set()
+    # The names are real: every one of them is in some extra.
+    every_extra = tuple(PYPROJECT["project"]["optional-dependencies"])
+    assert set(pip_packages(every_extra)) >= NOT_FOR_LEARNERS
+
+
+def test_environment_leaves_the_project_itself_to_postbuild():
+    # `-e .` in environment.yml makes repo2docker copy the whole repository before building the environment,
+    # so any commit rebuilds it; postBuild runs after the cached environment layer.
+    assert pip_section() == []
+    post_build = ROOT / "postBuild"
+    assert post_build.stat().st_mode & 0o111, "postBuild must be executable"
+    lines = [line for line in post_build.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+    assert "python -m pip install --no-deps -e ." in lines
 
 
 def test_pyproject_python_floor_admits_the_environment_python():
@@ -113,10 +133,17 @@ def test_pyproject_python_floor_admits_the_environment_python():
 
 def test_every_extra_the_makefile_installs_exists():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    installed = re.search(r"-e '\.\[([\w,-]+)\]'", makefile)
+    installed = re.findall(r"-e '\.\[([\w,-]+)\]'", makefile)
     assert installed, "the Makefile installs the project with extras"
     extras = set(PYPROJECT["project"]["optional-dependencies"])
-    assert set(installed.group(1).split(",")) <= extras
+    for line in installed:
+        assert set(line.split(",")) <= extras, line
+
+
+def test_make_lab_installs_the_learner_extras_only():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    assert re.search(r"^\$\(LAB_STAMP\):.*\n\t\$\(PIP_INSTALL\) -e '\.\[notebooks\]'$", makefile, re.M)
+    assert re.search(r"^lab: install-lab$", makefile, re.M)
 
 
 def test_pytest_turns_warnings_into_errors():
