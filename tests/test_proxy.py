@@ -15,24 +15,10 @@ from notebook_helpers import NOTEBOOK_DIR, code_cells
 
 from authoring.nbtools import CurrentEnvKernelManager
 from tutorial_src.app import create_app
-from tutorial_src.lab.server import LOOPBACK_HOSTS, BackgroundServer, bypass_proxies_for_loopback, stop_server
-
-DEAD_PROXY = "http://127.0.0.1:9"
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+from tutorial_src.lab.server import LOOPBACK_HOSTS, BackgroundServer, bypass_proxies_for_loopback
 
 
-@pytest.fixture
-def dead_proxy(monkeypatch):
-    """Every proxy variable points at the dead proxy and nothing is exempt (monkeypatch restores it all)."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.setenv(name, DEAD_PROXY)
-    monkeypatch.delenv("no_proxy", raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    yield
-    stop_server()
-
-
-def test_requests_reach_the_background_server_despite_a_dead_proxy(dead_proxy, settings, users, monkeypatch):
+def test_requests_reach_the_background_server_despite_a_dead_proxy(dead_proxy_env, settings, users, monkeypatch):
     with BackgroundServer(create_app(settings, users)) as server, requests.Session() as http:
         assert http.get(server.url + "/", timeout=10).status_code == 200
         login = http.post(server.url + "/login", json={"email": ALICE[0], "password": ALICE[1]}, timeout=10)
@@ -45,7 +31,7 @@ def test_requests_reach_the_background_server_despite_a_dead_proxy(dead_proxy, s
             requests.get(server.url + "/", timeout=10)
 
 
-def test_a_socks_proxy_is_skipped_too(dead_proxy, settings, users, monkeypatch):
+def test_a_socks_proxy_is_skipped_too(dead_proxy_env, settings, users, monkeypatch):
     # Without the exemption requests would need PySocks for this, and fail with InvalidSchema.
     monkeypatch.setenv("ALL_PROXY", "socks5://127.0.0.1:9")
     monkeypatch.setenv("all_proxy", "socks5://127.0.0.1:9")
@@ -75,7 +61,7 @@ def test_the_exemption_keeps_what_the_variables_listed(before, after):
 
 
 @pytest.mark.parametrize("host", LOOPBACK_HOSTS)
-def test_requests_agrees_that_each_loopback_name_is_exempt(dead_proxy, host):
+def test_requests_agrees_that_each_loopback_name_is_exempt(dead_proxy_env, host):
     url = f"http://{'[::1]' if host == '::1' else host}:8080/"
     assert requests.utils.get_environ_proxies(url) != {}, "the dead proxy applies before the exemption"
     bypass_proxies_for_loopback()
@@ -87,8 +73,8 @@ def test_requests_agrees_that_each_loopback_name_is_exempt(dead_proxy, host):
 RAISES_TAGS = {"raises-exception"}
 
 
-@pytest.mark.parametrize("name", ["01-login.ipynb"])
-def test_a_notebook_runs_with_a_dead_proxy_in_the_environment(dead_proxy, name):
+@pytest.mark.parametrize("name", ["00-setup.ipynb", "01-login.ipynb"])
+def test_a_notebook_runs_with_a_dead_proxy_in_the_environment(dead_proxy_env, name):
     # The kernel is a new process: it gets the dead proxy from this environment, as a learner's kernel would.
     path = NOTEBOOK_DIR / name
     nb = nbformat.read(path, as_version=4)
