@@ -32,7 +32,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 install: $(STAMP)
 
 lab: install
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+	$(BIN)/python -m authoring.learn $(LAB_ARGS)
 
 test: install
 	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval --nbval-current-env \
