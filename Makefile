@@ -17,7 +17,7 @@ XDIST ?= -n auto --dist loadfile
 STUDENT_DIR ?= build/student
 TIMING_DOCS ?= docs/instructor-guide.md README.md
 
-.PHONY: install lab test test-browser chromium-check notebooks notebooks-check nav student clean bench
+.PHONY: install lab test test-browser chromium-check notebooks notebooks-check nav student site clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,16 @@ nav: install
 # The learners' edition: solutions replaced by hint stubs, exercise and checker outputs cleared.
 student: install
 	$(BIN)/python -m authoring.student --out $(STUDENT_DIR) $(NOTEBOOKS)
+
+# The series as a static website in build/site/ (Sphinx + MyST-NB, from the stored outputs; docs/site/conf.py).
+# Its packages are the `site` extra, installed only here: never in the learner's environment.
+SITE_STAMP := $(VENV)/.site-stamp
+$(SITE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[site]'
+	touch $(SITE_STAMP)
+
+site: $(SITE_STAMP)
+	$(BIN)/python -m authoring.site $(NOTEBOOKS)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis *.egg-info

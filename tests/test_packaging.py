@@ -26,13 +26,16 @@ EXTRAS_AS_PACKAGES = {("pyjwt", "crypto"): {"cryptography"}}
 CONDA_ONLY = {"python", "pip"}
 #: "name", then an optional version spec; conda's match-spec is a superset of what we use.
 CONDA_SPEC = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*?)\s*$")
+#: Extras that environment.yml (the learners' and Binder's environment) leaves out: the website's build tools.
+NOT_IN_ENVIRONMENT = {"site"}
 
 
 def pip_requirements() -> list[Requirement]:
     project = PYPROJECT["project"]
     lines = list(project["dependencies"])
-    for extra in project.get("optional-dependencies", {}).values():
-        lines += extra
+    for name, extra in project.get("optional-dependencies", {}).items():
+        if name not in NOT_IN_ENVIRONMENT:
+            lines += extra
     return [Requirement(line) for line in lines]
 
 
