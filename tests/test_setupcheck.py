@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -76,9 +77,8 @@ def test_an_old_package_says_which_version_is_installed():
 
 def test_the_packages_an_extra_pulls_in_are_checked_too():
     # requests[socks] needs PySocks, which this environment does not have: the extra's need is reported.
-    pytest.importorskip("requests")
-    with pytest.raises(ImportError):
-        import socks  # noqa: F401
+    if importlib.util.find_spec("socks") is not None:
+        pytest.skip("PySocks is installed here")
     findings = check_requirement("requests[socks]>=2.32")
     assert [f.what.split(":")[1].strip() for f in failures(findings)] == ["PySocks is not installed"]
     assert check_requirement("PyJWT[crypto]>=2.11") == [Finding(True, "PyJWT[crypto]>=2.11")]
