@@ -166,3 +166,9 @@ def test_the_readme_gives_the_same_route_without_make():
         "python -m authoring.learn --fresh",
     ):
         assert command in readme, command
+
+
+def test_make_lab_runs_the_same_entry_point():
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    recipe = re.search(r"^lab:.*\n\t(?P<command>.+)$", makefile, re.MULTILINE)
+    assert recipe and recipe.group("command") == "$(BIN)/python -m authoring.learn $(LAB_ARGS)"
