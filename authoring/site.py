@@ -43,6 +43,9 @@ HIDE_INPUT_TAG = "hide-input"
 SHOW_SOLUTION = {"code_prompt_show": "Show the solution", "code_prompt_hide": "Hide the solution"}
 
 _LINK = re.compile(r"(?P<text>\[[^\]]*\])\((?P<target>[^)\s#]+)(?P<anchor>#[^)\s]*)?\)")
+_DELIMITER = re.compile(
+    r"^[ \t]*(?:" + re.escape(BEGIN_SOLUTION) + "|" + re.escape(END_SOLUTION) + r")[ \t]*\n?", re.MULTILINE
+)
 _MD_REGION = re.compile(
     r"^[ \t]*"
     + re.escape(BEGIN_SOLUTION)
@@ -104,6 +107,8 @@ def site_notebook(
             )
             stub.id = f"{cell.id}-stub"
             cells.append(stub)
+            # The solution as code to read: without the region's delimiter lines.
+            cell.source = _DELIMITER.sub("", cell.source).rstrip("\n")
             cell.metadata["tags"] = [*cell.metadata.get("tags", []), HIDE_INPUT_TAG]
             cell.metadata["mystnb"] = dict(SHOW_SOLUTION)
         cells.append(cell)

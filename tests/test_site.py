@@ -40,7 +40,7 @@ def test_each_exercise_shows_the_stub_then_the_solution_folded(lesson):
         assert 'raise NotImplementedError("use the + operator.")' in stub.source or "str.upper()" in stub.source
         assert BEGIN_SOLUTION not in stub.source
         assert HIDE_INPUT_TAG in solution.metadata["tags"] and solution.metadata["mystnb"] == SHOW_SOLUTION
-        assert BEGIN_SOLUTION in solution.source
+        assert "return" in solution.source and BEGIN_SOLUTION not in solution.source
     nbformat.validate(page)
 
 
