@@ -113,7 +113,9 @@ def make_copy(copy: Path = COPY, source: Path = NOTEBOOKS) -> tuple[list[Path], 
 def lab_command(copy: Path, jupyter_args: list[str], root: Path = ROOT) -> list[str]:
     """JupyterLab of this Python, started in ``root`` (run it with ``cwd=root``) with the copy's first notebook
     open; ``--allow-root`` when running as root (containers), as Jupyter refuses it otherwise."""
-    command = [sys.executable, "-m", "jupyterlab"]
+    # The root explicitly: given a file to open and no root, Jupyter serves the file's folder, and the copy's
+    # links to ../README.md and ../notebooks/ (the solutions) would lead outside what it serves.
+    command = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root.resolve()}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in jupyter_args:
         command.append("--allow-root")
     first = copy / FIRST

@@ -7,14 +7,19 @@ so the real repository never gets a ``my-notebooks/``.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
+import requests
 from notebook_helpers import NOTEBOOKS, ROOT
 
 from authoring.learn import lab_command, relink
@@ -133,7 +138,7 @@ def test_the_lab_command_opens_the_set_up_check_of_the_copy(tmp_path):
     copy.mkdir()
     (copy / "00-setup.ipynb").write_text("{}")
     command = lab_command(copy, ["--no-browser"], root=tmp_path)
-    assert command[:3] == [sys.executable, "-m", "jupyterlab"]
+    assert command[:4] == [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={tmp_path.resolve()}"]
     assert command[-2:] == ["my-notebooks/00-setup.ipynb", "--no-browser"]
 
 
@@ -172,3 +177,42 @@ def test_make_lab_runs_the_same_entry_point():
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     recipe = re.search(r"^lab:.*\n\t(?P<command>.+)$", makefile, re.MULTILINE)
     assert recipe and recipe.group("command") == "$(BIN)/python -m authoring.learn $(LAB_ARGS)"
+
+
+def test_jupyterlab_serves_the_copy_the_solutions_and_the_readme(checkout):
+    # The Quick start for real: JupyterLab must serve the repository's folder, or the copy's links to
+    # ../notebooks/ (the solutions) and ../README.md lead nowhere. Its own process group, all stopped at the end.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "authoring.learn",
+        "--no-browser",
+        f"--port={port}",
+        "--IdentityProvider.token=t",
+    ]
+    process = subprocess.Popen(
+        command, cwd=checkout, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    api = f"http://127.0.0.1:{port}/api/contents"
+    try:
+        deadline = time.monotonic() + 120  # a guard against hanging, not a measurement
+        while True:
+            try:
+                listing = requests.get(f"{api}/my-notebooks", params={"token": "t"}, timeout=10)
+                break
+            except requests.ConnectionError:
+                assert process.poll() is None, "JupyterLab exited"
+                assert time.monotonic() < deadline, "JupyterLab did not answer"
+                time.sleep(0.5)
+        assert listing.status_code == 200
+        assert sorted(item["name"] for item in listing.json()["content"]) == [p.name for p in NOTEBOOKS]
+        for path in ("README.md", "notebooks/01-login.ipynb", "my-notebooks/00-setup.ipynb"):
+            assert (
+                requests.get(f"{api}/{path}", params={"token": "t", "content": 0}, timeout=10).status_code == 200
+            )
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
