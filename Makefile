@@ -14,8 +14,6 @@ CHROMIUM ?= $(shell command -v chromium 2>/dev/null)
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]-*.ipynb))
 SANITIZE := tests/nbval_sanitize.cfg
 LAB_ARGS ?=
-# Jupyter refuses to run as root unless told; containers and CI machines often are root.
-ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 PYTEST_ARGS ?=
 # One pytest worker per core; --dist loadfile keeps every cell of a notebook in the same worker and kernel.
 XDIST ?= -n auto --dist loadfile
@@ -25,7 +23,7 @@ TIMING_DOCS ?= docs/instructor-guide.md README.md
 VENV_HINT := on Debian and Ubuntu: apt install python3-venv (as root), then run make again
 
 .PHONY: venv install install-lab lab test test-lowest test-browser chromium-check notebooks notebooks-check nav \
-	student clean bench
+	student site clean bench
 
 # Runs on every make (one `pip --version`). A .venv whose pip does not start (python3 -m venv without
 # ensurepip leaves one, half made) is removed and made again; otherwise every later make would fail with
@@ -54,7 +52,7 @@ install-lab: $(LAB_STAMP)
 install: $(STAMP)
 
 lab: install-lab
-	$(BIN)/jupyter lab --notebook-dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+	$(BIN)/python -m authoring.learn $(LAB_ARGS)
 
 test: install
 	$(BIN)/python -m pytest tests $(NOTEBOOKS) --nbval --nbval-current-env \
@@ -119,6 +117,15 @@ test-lowest:
 		--build-constraints $(LOWEST_VENV)/build-constraints.txt -e '.[notebooks,test]'
 	$(UV) pip list --python $(LOWEST_VENV)/bin/python
 	$(LOWEST_VENV)/bin/python -m pytest tests $(XDIST) $(PYTEST_ARGS)
+# The series as a static website in build/site/ (Sphinx + MyST-NB, from the stored outputs; docs/site/conf.py).
+# Its packages are the `site` extra, installed only here: never in the learner's environment.
+SITE_STAMP := $(VENV)/.site-stamp
+$(SITE_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[site]'
+	touch $(SITE_STAMP)
+
+site: $(SITE_STAMP)
+	$(BIN)/python -m authoring.site $(NOTEBOOKS)
 
 clean:
 	rm -rf build .pytest_cache .hypothesis *.egg-info

@@ -64,8 +64,21 @@ def notebook_title(path: Path) -> str:
     return path.stem
 
 
+#: The file-name prefix of the set-up check: it leads into the series but is not a lesson (docs/authoring.md).
+SETUP_PREFIX = "00-"
+
+
+def is_setup(path: Path) -> bool:
+    """Whether ``path`` is the set-up check (``00-….ipynb``) rather than a lesson."""
+    return path.name.startswith(SETUP_PREFIX)
+
+
 def nav_markdown(path: Path, series: list[Path]) -> str:
-    """``[← previous](…) · [Index](../README.md) · [next →](…)`` for ``path`` within ``series``."""
+    """``[← previous](…) · [Index](../README.md) · [next →](…)`` for ``path`` within ``series``.
+
+    The set-up check links on to the first lesson; no lesson links back to it (the index lists it).
+    """
+    series = [p for p in series if p == path or not is_setup(p)]
     index = series.index(path)
     parts = []
     if index > 0:

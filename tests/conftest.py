@@ -34,3 +34,20 @@ def app(settings, users):
 @pytest.fixture
 async def client(aiohttp_client, app):
     return await aiohttp_client(app)
+
+
+@pytest.fixture
+def dead_proxy_env(monkeypatch):
+    """Every proxy variable points at a dead proxy (port 9, where nothing listens) and nothing is exempt.
+
+    A request sent through it fails with ``ProxyError``; monkeypatch puts every variable back afterwards.
+    """
+    from tutorial_src.lab.server import stop_server
+    from tutorial_src.lab.setupcheck import DEAD_PROXY, PROXY_VARIABLES
+
+    for name in PROXY_VARIABLES:
+        monkeypatch.setenv(name, DEAD_PROXY)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    yield
+    stop_server()

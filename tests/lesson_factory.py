@@ -96,3 +96,21 @@ def write_series(folder: Path, cells_by_number: dict[str, list[nbformat.Notebook
         write_nav(nb, path, paths)
         nbformat.write(nb, path)
     return paths
+
+
+SETUP_TITLE = TITLE.replace("Synthetic lesson {number}", "Check your set-up").replace(
+    "- Add one to a number.\n- Shout a word,\n  in capitals.", "- Check the set-up.\n- Say what to fix."
+)
+
+
+def setup_cells(teaching: int = 5, exercises: int = 0) -> list[nbformat.NotebookNode]:
+    """The cells of a set-up check (``00-…``) that follows the skeleton: checks, no exercises."""
+    md = nbformat.v4.new_markdown_cell
+    return [
+        md(SETUP_TITLE.format(number="00", teaching=teaching, exercises=exercises)),
+        md("## 1. Python\n\nWhich Python runs here."),
+        _code("import sys\nprint(sys.version_info >= (3, 10))", output="True"),
+        md("## 2. Packages\n\nWhat is installed."),
+        _code("print('ok')", output="ok"),
+        md("## Key points\n- The set-up is checked.\n- What to fix is said."),
+    ]

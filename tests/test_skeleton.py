@@ -7,11 +7,12 @@ import re
 
 import nbformat
 import pytest
-from lesson_factory import CHECKERS, lesson_cells, write_series
+from lesson_factory import CHECKERS, lesson_cells, setup_cells, write_series
 from notebook_helpers import NOTEBOOKS
 
 from authoring import lesson
 from authoring.lesson import LessonFormatError, bullets_after, checker_names, read_lesson, skeleton_problems
+from authoring.nbtools import nav_markdown
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -190,3 +191,42 @@ def test_bullets_after():
     assert bullets_after(text, heading) == ("one continued", "two")
     assert bullets_after("**Objectives**\nNo list.", heading) == ()
     assert bullets_after("Nothing here.", heading) is None
+
+
+# --- the set-up check (00-…): the same skeleton, checks instead of exercises -------------------------------------
+
+
+def setup_series(tmp_path, cells):
+    return write_series(tmp_path / "notebooks", {"00": cells, "01": lesson_cells("01"), "02": lesson_cells("02")})
+
+
+def test_a_setup_check_without_exercises_follows_the_skeleton(tmp_path, synthetic_checkers):
+    series = setup_series(tmp_path, setup_cells())
+    assert [skeleton_problems(path, series) for path in series] == [[], [], []]
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        (setup_cells(exercises=5), "0 exercise minutes"),
+        (setup_cells(teaching=0), "0 exercise minutes"),
+        ([*setup_cells()[:-1], *lesson_cells()[4:6], setup_cells()[-1]], "no exercises, checkers or solutions"),
+    ],
+    ids=["exercise minutes", "no teaching minutes", "an exercise"],
+)
+def test_a_setup_check_with_exercises_or_minutes_for_them_is_reported(
+    tmp_path, synthetic_checkers, cells, expected
+):
+    series = setup_series(tmp_path, cells)
+    problems = skeleton_problems(series[0], series)
+    assert any(expected in p for p in problems), problems
+
+
+def test_the_setup_check_leads_into_the_series_and_no_lesson_links_back(tmp_path):
+    setup, first, second = setup_series(tmp_path, setup_cells())
+    series = [setup, first, second]
+    assert nav_markdown(setup, series) == (
+        "[Index of the series](../README.md#series-map) · [01 · Synthetic lesson 01 →](01-lesson.ipynb)"
+    )
+    assert nav_markdown(first, series) == nav_markdown(first, [first, second])
+    assert nav_markdown(first, series).startswith("[Index of the series]")

@@ -8,12 +8,18 @@ Only one background server lives per process: starting a new one stops the previ
 cell twice never fails with "address already in use"; starting the app that is already being served returns the
 running server. The port is ephemeral (0 = "any free port"), so many
 learners on one JupyterHub node never collide.
+
+Starting a server also adds the loopback addresses to ``NO_PROXY``/``no_proxy``: on a network that sets
+``HTTP_PROXY`` (many company and university networks do), ``requests`` would otherwise send the notebook's calls
+to its own server through that proxy, which cannot reach the kernel's 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
+from collections.abc import MutableMapping
 from types import TracebackType
 
 from aiohttp import web
@@ -22,6 +28,23 @@ from ..errors import ServerError
 
 _current: BackgroundServer | None = None
 _current_lock = threading.Lock()
+
+#: The names of this machine that a request must reach directly, never through a proxy.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def bypass_proxies_for_loopback(environ: MutableMapping[str, str] = os.environ) -> None:
+    """Add ``LOOPBACK_HOSTS`` to ``no_proxy`` and ``NO_PROXY`` in ``environ``, keeping what they already list.
+
+    Both spellings: requests reads ``no_proxy`` first and ``NO_PROXY`` only when the former is unset or empty,
+    and urllib's ``proxy_bypass`` (which requests also asks) prefers the lowercase one too. On Windows they are
+    one variable, and the second update finds nothing missing.
+    """
+    for key in ("no_proxy", "NO_PROXY"):
+        listed = [host.strip() for host in environ.get(key, "").split(",") if host.strip()]
+        missing = [host for host in LOOPBACK_HOSTS if host not in listed]
+        if missing:
+            environ[key] = ",".join([*listed, *missing])
 
 
 class BackgroundServer:
@@ -76,6 +99,8 @@ class BackgroundServer:
                 "this app was already served once, and aiohttp cannot serve an app on a second event loop; "
                 "build a new one, e.g. app = create_app(settings)"
             )
+        # Before the first request, so the notebook's requests (and the checkers') skip any proxy.
+        bypass_proxies_for_loopback()
         self._started.clear()
         self._start_error = None
         self._abandoned = False
