@@ -16,7 +16,6 @@ from tutorial_src.check import NOT_YET_PREFIX
 # The checkers that call the learner's function directly (the nb03 ones take a decorator, tested below).
 FUNCTION_CHECKERS = [
     "decode_payload",
-    "login_answer",
     "parse_bearer",
     "load_user",
     "hs256_signature",

@@ -57,9 +57,9 @@ class Recorder(logging.Handler):
 
 @contextmanager
 def quiet_server_errors() -> Iterator[Recorder]:
-    """Record what ``error_middleware`` (``tutorial_src.middleware``) and aiohttp (``aiohttp.server``) log while
-    the block runs, instead of letting it reach stderr."""
-    loggers = [logging.getLogger(name) for name in ("tutorial_src.middleware", "aiohttp.server")]
+    """Record what ``error_middleware`` (``tutorial_src.middleware``), aiohttp (``aiohttp.server``) and asyncio
+    (a handler still running when the lab stops) log while the block runs, instead of letting it reach stderr."""
+    loggers = [logging.getLogger(name) for name in ("tutorial_src.middleware", "aiohttp.server", "asyncio")]
     recorder = Recorder()
     saved = [logger.propagate for logger in loggers]
     for logger in loggers:
@@ -163,15 +163,19 @@ def json_body(response: requests.Response) -> Any:
 @web.middleware
 async def _watch(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
     # The outermost middleware of a lab app: notes what aiohttp would only warn about or log without context.
-    response = await handler(request)
     notes: list[str] = request.app[_NOTES]
+    try:
+        response = await handler(request)
+    except SystemExit as error:  # exit() would stop the lab's event loop; report it like any other bug
+        notes.append(f"the code raised {describe_exception(error)}")
+        raise web.HTTPInternalServerError() from None
     if getattr(response, "__http_exception__", False):
         notes.append(
             "the code returned an HTTP error instead of raising it: write `raise json_error(…)`, not `return …`"
         )
         raise response
     if response is None:
-        notes.append("a handler returned None: the wrapper must `return await handler(*args)`")
+        notes.append("the code returned None instead of a response: a `return` is missing")
     return response
 
 
