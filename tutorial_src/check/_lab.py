@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,6 +29,15 @@ REQUEST_TIMEOUT = 10.0
 _NO_BODY = object()
 #: Where the lab's own middleware writes the mistakes it notices during one request.
 _NOTES: web.AppKey[list[str]] = web.AppKey("lab_notes", list)
+
+
+MISSING_RETURN = "the code returned None instead of a response: a `return` is missing"
+
+
+def _view_returned_none(error: BaseException | None) -> bool:
+    # web.View asserts that its method returned a response; a wrapper without `return` trips it.
+    frames = traceback.extract_tb(error.__traceback__) if isinstance(error, AssertionError) else []
+    return bool(frames) and frames[-1].filename.endswith("web_urldispatcher.py")
 
 
 class Recorder(logging.Handler):
@@ -47,7 +57,10 @@ class Recorder(logging.Handler):
             self.errors.append(error)
         # aiohttp's own message says what the handler did wrong; its exception (None.prepare) does not.
         from_aiohttp = record.name.startswith("aiohttp")
-        self.messages.append(describe_exception(error) if error and not from_aiohttp else record.getMessage())
+        if _view_returned_none(error):
+            self.messages.append(MISSING_RETURN)
+        else:
+            self.messages.append(describe_exception(error) if error and not from_aiohttp else record.getMessage())
 
     def clear(self) -> None:
         self.messages.clear()
@@ -175,7 +188,7 @@ async def _watch(request: web.Request, handler: Callable[[web.Request], Any]) ->
         )
         raise response
     if response is None:
-        notes.append("the code returned None instead of a response: a `return` is missing")
+        notes.append(MISSING_RETURN)
     return response
 
 

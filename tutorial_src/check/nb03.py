@@ -245,6 +245,8 @@ def owner_or_admin_decorator(answer: Decorator) -> CheckResult:
              expect_headers=forbidden),
         Step("alice on /users/01, not her id as written", "GET", "/users/01", 403, "insufficient_scope",
              headers=alice, expect_headers=forbidden, hint=compare + "; int('01') == 1 lets other spellings in"),
+        Step("alice on /users/10, an id that starts with hers", "GET", "/users/10", 403, "insufficient_scope",
+             headers=alice, expect_headers=forbidden, hint=compare + ", the whole id"),
         Step("boss, an admin, on alice's record", "GET", "/users/1", 200, headers=boss),
         Step("boss on a record that does not exist", "GET", "/users/999", 200, headers=boss),
     ]  # fmt: skip
