@@ -208,34 +208,54 @@ def test_login_required_lab_accepts_right_answers_written_differently(answer, ca
 LOGIN_REQUIRED_WRONG = {
     "stub": (unfinished, ["not done yet", "the table says what to answer"]),
     "not a function": (42, ["expected the decorator login_required, got int"]),
-    "lets everyone through": (identity, ["request 1 of 10 (no Authorization header: GET /get-user)", "got 500",
-                                         "AttributeError", "when request[CURRENT_USER] is None"]),
+    "lets everyone through": (
+        identity,
+        [
+            "request 1 of 10 (no Authorization header: GET /get-user)",
+            "got 500",
+            "AttributeError",
+            "when request[CURRENT_USER] is None",
+        ],
+    ),
     "sync wrapper": (sync_wrapper, ["must return an `async def` wrapper"]),
     "async decorator": (async_decorator, ["itself must be a plain `def`"]),
-    "no functools.wraps": (guard(lambda r, u: u is not None, refuse=unauthorized, stacked=False, wraps=False),
-                           ["@functools.wraps(handler)"]),
+    "no functools.wraps": (
+        guard(lambda r, u: u is not None, refuse=unauthorized, stacked=False, wraps=False),
+        ["@functools.wraps(handler)"],
+    ),
     "return instead of raise": (returns_the_error, ["returned an HTTP error instead of raising it"]),
     "no return": (no_return, ["request 2 of 10", "returned None instead of a response"]),
     "presence, not value": (presence_not_value, ["request 1 of 10", "got 500"]),
     "403 for strangers": (anonymous_refused(status=web.HTTPForbidden), ["got 403", "expected 401"]),
     "no challenge": (anonymous_refused(challenge=None), ["WWW-Authenticate: no such header"]),
     "challenge with an error": (
-        guard(lambda r, u: u is not None, stacked=False,
-              refuse=lambda r: unauthorized(r, challenge=bearer_challenge(r.app[SETTINGS].realm, "invalid_token"))),
+        guard(
+            lambda r, u: u is not None,
+            stacked=False,
+            refuse=lambda r: unauthorized(r, challenge=bearer_challenge(r.app[SETTINGS].realm, "invalid_token")),
+        ),
         ['error="invalid_token"', "(bare: no error=)"],
     ),
-    "hard-coded realm": (anonymous_refused(challenge='Bearer realm="jwt-tutorial"'),
-                         ["'Bearer realm=\"jwt-tutorial\"'", 'expected WWW-Authenticate: Bearer realm="guard-lab"']),
-    "lower-case scheme in the challenge": (anonymous_refused(challenge='bearer realm="guard-lab"'),
-                                           ["'bearer realm=\"guard-lab\"'"]),
+    "hard-coded realm": (
+        anonymous_refused(challenge='Bearer realm="jwt-tutorial"'),
+        ["'Bearer realm=\"jwt-tutorial\"'", 'expected WWW-Authenticate: Bearer realm="guard-lab"'],
+    ),
+    "lower-case scheme in the challenge": (
+        anonymous_refused(challenge='bearer realm="guard-lab"'),
+        ["'bearer realm=\"guard-lab\"'"],
+    ),
     "other error code": (anonymous_refused(code="unauthorized"), ["{'error': 'unauthorized', …}"]),
-    "plain handlers only": (guard(lambda r, u: u is not None, refuse=unauthorized, stacked=False, find=lambda a: a[0]),
-                            ["request 9 of 10 (no Authorization header: GET /view)", "args[0].request"]),
+    "plain handlers only": (
+        guard(lambda r, u: u is not None, refuse=unauthorized, stacked=False, find=lambda a: a[0]),
+        ["request 9 of 10 (no Authorization header: GET /view)", "args[0].request"],
+    ),
     "string key, not CURRENT_USER": (string_key, ["request 2 of 10 (alice's token", "got 401", "expected 200"]),
-    "accepts def handlers": (guard(lambda r, u: u is not None, refuse=unauthorized, stacked=False, check_async=False),
-                             ["accepted a plain `def` handler", "TypeError"]),
+    "accepts def handlers": (
+        guard(lambda r, u: u is not None, refuse=unauthorized, stacked=False, check_async=False),
+        ["accepted a plain `def` handler", "TypeError"],
+    ),
     "exit()": (exits, ["request 1 of 10", "SystemExit"]),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize(("answer", "fragments"), LOGIN_REQUIRED_WRONG.values(), ids=LOGIN_REQUIRED_WRONG.keys())
@@ -284,27 +304,37 @@ def is_admin(request, user):
 
 ADMIN_REQUIRED_WRONG = {
     "stub": (unfinished, ["not done yet"]),
-    "login_required only": (login_required, ["request 2 of 12 (alice, not an admin: GET /admin/users)", "got 200",
-                                             "expected 403"]),
+    "login_required only": (
+        login_required,
+        ["request 2 of 12 (alice, not an admin: GET /admin/users)", "got 200", "expected 403"],
+    ),
     "401 for users": (guard(is_admin, refuse=unauthorized), ["request 2 of 12", "got 401", "expected 403"]),
     "403 without the error in the challenge": (
         guard(is_admin, refuse=lambda r: unauthorized(r, status=web.HTTPForbidden, code="insufficient_scope")),
         ['expected WWW-Authenticate: Bearer realm="guard-lab", error="insufficient_scope"'],
     ),
-    "403 forbidden code": (guard(is_admin, refuse=lambda r: json_error(web.HTTPForbidden, "forbidden", "no")),
-                           ["{'error': 'forbidden', …}"]),
-    "not stacked": (guard(is_admin, stacked=False), ["request 1 of 12", "got 500", "AttributeError",
-                                                     "stack the wrapper on login_required"]),
+    "403 forbidden code": (
+        guard(is_admin, refuse=lambda r: json_error(web.HTTPForbidden, "forbidden", "no")),
+        ["{'error': 'forbidden', …}"],
+    ),
+    "not stacked": (
+        guard(is_admin, stacked=False),
+        ["request 1 of 12", "got 500", "AttributeError", "stack the wrapper on login_required"],
+    ),
     "admin by email": (guard(lambda r, u: u.email.startswith("admin")), ["request 3 of 12", "user.is_admin"]),
-    "admin by email, case-insensitive": (guard(lambda r, u: u.is_admin or u.email.lower().startswith("admin@")),
-                                         ["request 3 of 12 (admin@example.com, who is not an admin", "user.is_admin"]),
-    "admin by a header": (guard(lambda r, u: u.is_admin or r.headers.get("X-Admin") is not None or u.id == 3),
-                          ["request 3 of 12"]),
+    "admin by email, case-insensitive": (
+        guard(lambda r, u: u.is_admin or u.email.lower().startswith("admin@")),
+        ["request 3 of 12 (admin@example.com, who is not an admin", "user.is_admin"],
+    ),
+    "admin by a header": (
+        guard(lambda r, u: u.is_admin or r.headers.get("X-Admin") is not None or u.id == 3),
+        ["request 3 of 12"],
+    ),
     "plain handlers only": (guard(is_admin, find=lambda a: a[0]), ["GET /view", "args[0].request"]),
     "no functools.wraps": (guard(is_admin, wraps=False, stacked=False), ["@functools.wraps(handler)"]),
     "accepts def handlers": (guard(is_admin, check_async=False), ["accepted a plain `def` handler"]),
     "sync wrapper": (sync_wrapper, ["must return an `async def` wrapper"]),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize(("answer", "fragments"), ADMIN_REQUIRED_WRONG.values(), ids=ADMIN_REQUIRED_WRONG.keys())
@@ -340,19 +370,27 @@ OWNER_WRONG = {
     "stub": (unfinished, ["not done yet"]),
     "admin_required": (admin_required, ["request 2 of 7 (alice on her own record"]),
     "login_required": (login_required, ["request 3 of 7 (alice on boss's record", "got 200"]),
-    "int() of the path": (guard(lambda r, u: u.is_admin or int(r.match_info["user_id"]) == u.id),
-                          ["request 4 of 7 (alice on /users/01", "int('01') == 1"]),
-    "int compared with str": (guard(lambda r, u: u.is_admin or r.match_info["user_id"] == u.id),
-                              ["request 2 of 7", "compare strings"]),
-    "wrong path key": (guard(lambda r, u: u.is_admin or r.match_info["id"] == str(u.id)),
-                       ["request 2 of 7", "got 500", "KeyError"]),
+    "int() of the path": (
+        guard(lambda r, u: u.is_admin or int(r.match_info["user_id"]) == u.id),
+        ["request 4 of 7 (alice on /users/01", "int('01') == 1"],
+    ),
+    "int compared with str": (
+        guard(lambda r, u: u.is_admin or r.match_info["user_id"] == u.id),
+        ["request 2 of 7", "compare strings"],
+    ),
+    "wrong path key": (
+        guard(lambda r, u: u.is_admin or r.match_info["id"] == str(u.id)),
+        ["request 2 of 7", "got 500", "KeyError"],
+    ),
     "owner only": (guard(lambda r, u: r.match_info["user_id"] == str(u.id)), ["request 6 of 7 (boss, an admin"]),
     "401 for others": (guard(owner_or_admin, refuse=unauthorized), ["request 3 of 7", "got 401"]),
     "not stacked": (guard(owner_or_admin, stacked=False), ["request 1 of 7", "got 500"]),
-    "prefix match": (guard(lambda r, u: u.is_admin or r.match_info["user_id"].startswith(str(u.id))),
-                     ["request 5 of 7 (alice on /users/10", "the whole id"]),
+    "prefix match": (
+        guard(lambda r, u: u.is_admin or r.match_info["user_id"].startswith(str(u.id))),
+        ["request 5 of 7 (alice on /users/10", "the whole id"],
+    ),
     "no functools.wraps": (guard(owner_or_admin, wraps=False, stacked=False), ["functools.wraps"]),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize(("answer", "fragments"), OWNER_WRONG.values(), ids=OWNER_WRONG.keys())
