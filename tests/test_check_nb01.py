@@ -441,3 +441,11 @@ def test_login_lab_refuses_each_wrong_answer_and_names_the_mistake(answer, fragm
 def test_login_lab_messages_never_show_a_port():
     result = repr(check.login_lab(variant(refuse=error(web.HTTPForbidden, "x"))))
     assert "127.0.0.1" not in result and "http://" not in result
+
+
+def test_login_lab_reports_a_login_that_never_answers_and_stays_quiet(capfd):
+    async def waits_forever(request):
+        await asyncio.Event().wait()  # e.g. awaiting something that never comes
+
+    assert_not_yet(check.login_lab(waits_forever), "request 1 of 11", "no answer within 10 s")
+    assert capfd.readouterr().err == "", "the destroyed handler task must be logged into the recorder"

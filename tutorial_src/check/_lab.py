@@ -10,6 +10,7 @@ never raises and never prints: the server's error logs are recorded, and no port
 
 from __future__ import annotations
 
+import gc
 import inspect
 import logging
 import traceback
@@ -232,36 +233,50 @@ def run_lab(app: web.Application, steps: Sequence[Step], summary: str) -> CheckR
     """
     app[_NOTES] = []
     app.middlewares.insert(0, _watch)
+    with quiet_server_errors() as recorder:
+        server = BackgroundServer(app)
+        try:
+            with server, requests.Session() as http:
+                verdict = _run_steps(app, steps, recorder, server.url, http)
+        except KeyboardInterrupt:
+            raise
+        except Exception as error:  # the server could not start or stop (e.g. a handler stuck in a loop)
+            verdict = not_yet(f"the lab server failed: {type(error).__name__}: {exception_message(error)}")
+        # A handler still running when the server stopped is destroyed with its loop: let asyncio log that now,
+        # into the recorder, rather than on stderr whenever the garbage collector gets to it.
+        del server
+        gc.collect()
+    return verdict if verdict is not None else passed(f"{summary} ({len(steps)} requests)")
+
+
+def _run_steps(
+    app: web.Application, steps: Sequence[Step], recorder: Recorder, base: str, http: requests.Session
+) -> CheckResult | None:
+    """The verdict on the first step answered wrong, or ``None`` when every answer is right."""
     earlier: dict[str, requests.Response] = {}
-    try:
-        with quiet_server_errors() as recorder, BackgroundServer(app) as server, requests.Session() as http:
-            for number, step in enumerate(steps, start=1):
-                recorder.clear()
-                app[_NOTES].clear()
-                where = f"request {number} of {len(steps)} ({step.description}: {step.method} {step.path})"
-                try:
-                    response = _send(http, server.url, step)
-                except requests.Timeout:
-                    return not_yet(f"{where}: no answer within {REQUEST_TIMEOUT:g} s; does the code ever return?")
-                except requests.RequestException as error:
-                    return not_yet(f"{where}: the request failed ({type(error).__name__})")
-                stub = next((e for e in recorder.errors if isinstance(e, NotImplementedError)), None)
-                if stub is not None:
-                    return not_started(stub)
-                if app[_NOTES]:
-                    return not_yet(f"{where}: {app[_NOTES][0]}")
-                problem = _mismatch(step, response, earlier)
-                if problem is not None:
-                    crash = _crash_details(recorder) if response.status_code >= 500 else ""
-                    hint = f" Hint: {step.hint}" if step.hint else ""
-                    return not_yet(f"{where}: {problem}.{crash}{hint}")
-                if step.name:
-                    earlier[step.name] = response
-    except KeyboardInterrupt:
-        raise
-    except Exception as error:  # the server could not start or stop (e.g. a handler stuck in a loop)
-        return not_yet(f"the lab server failed: {type(error).__name__}: {exception_message(error)}")
-    return passed(f"{summary} ({len(steps)} requests)")
+    for number, step in enumerate(steps, start=1):
+        recorder.clear()
+        app[_NOTES].clear()
+        where = f"request {number} of {len(steps)} ({step.description}: {step.method} {step.path})"
+        try:
+            response = _send(http, base, step)
+        except requests.Timeout:
+            return not_yet(f"{where}: no answer within {REQUEST_TIMEOUT:g} s; does the code ever return?")
+        except requests.RequestException as error:
+            return not_yet(f"{where}: the request failed ({type(error).__name__})")
+        stub = next((e for e in recorder.errors if isinstance(e, NotImplementedError)), None)
+        if stub is not None:
+            return not_started(stub)
+        if app[_NOTES]:
+            return not_yet(f"{where}: {app[_NOTES][0]}")
+        problem = _mismatch(step, response, earlier)
+        if problem is not None:
+            crash = _crash_details(recorder) if response.status_code >= 500 else ""
+            hint = f" Hint: {step.hint}" if step.hint else ""
+            return not_yet(f"{where}: {problem}.{crash}{hint}")
+        if step.name:
+            earlier[step.name] = response
+    return None
 
 
 def require_async_handler(answer: Any, name: str) -> CheckResult | None:
