@@ -41,6 +41,9 @@ END_SOLUTION = "### END SOLUTION"
 #: Cell tag of the learner's code cell, and of the cell right after it that calls the checker.
 EXERCISE_TAG = "exercise"
 CHECKER_TAG = "checker"
+#: Cell tag of the code cell right after a central exercise's checker: one commented line that imports the
+#: reference from the package, ``STUCK_LINE``, for a learner who is stuck to uncomment.
+STUCK_TAG = "stuck"
 #: The stub's message when the cell has no ``# Hint:`` line above the region.
 GENERIC_HINT = "Write your answer here, then run the checker cell below."
 #: What a solution region in a Markdown cell becomes.
@@ -49,6 +52,30 @@ TEXT_STUB = "*Your answer here.*"
 _BEGIN = re.compile(r"^(?P<indent>[ \t]*)" + re.escape(BEGIN_SOLUTION) + r"[ \t]*$")
 _END = re.compile(r"^[ \t]*" + re.escape(END_SOLUTION) + r"[ \t]*$")
 _HINT = re.compile(r"^[ \t]*# Hint:[ \t]*(?P<hint>\S.*?)[ \t]*$")
+
+
+#: ``# from tutorial_src.login import login  # ← stuck? uncomment this line to use the reference and go on``
+STUCK_LINE = re.compile(
+    r"^# (?P<statement>from (?P<module>tutorial_src(?:\.\w+)*) import (?P<names>\w+(?:, \w+)*))"
+    r"  # ← stuck\? uncomment this line to use the reference and go on$"
+)
+
+
+def stuck_imports(source: str) -> list[tuple[str, list[str]]]:
+    """``(module, names)`` of each commented stuck line of a ``stuck`` cell, in order."""
+    found = []
+    for line in source.splitlines():
+        match = STUCK_LINE.match(line)
+        if match:
+            found.append((match.group("module"), match.group("names").split(", ")))
+    return found
+
+
+def uncomment_stuck(source: str) -> str:
+    """``source`` with each stuck line uncommented: what a learner who is stuck does."""
+    return "\n".join(
+        match.group("statement") if (match := STUCK_LINE.match(line)) else line for line in source.splitlines()
+    )
 
 
 class SolutionRegionError(ValueError):

@@ -299,7 +299,8 @@ def test_server_options_say_what_the_runners_apply(settings):
 STALE_HEADERS = {
     "expired": lambda: {"Authorization": f"Bearer {expired_token()}"},
     "broken": lambda: {"Authorization": "Bearer a.b.c"},
-    "malformed": lambda: {"Authorization": "Basic YWxpY2U6cHc="},
+    "malformed": lambda: {"Authorization": "Bearer a.b.c d.e.f"},
+    "other scheme": lambda: {"Authorization": "Basic YWxpY2U6cHc="},
 }
 
 
@@ -307,7 +308,7 @@ STALE_HEADERS = {
 async def test_login_with_valid_credentials_and_a_stale_header_gets_200(client, kind):
     response = await client.post("/login", json=credentials(*ALICE), headers=STALE_HEADERS[kind]())
     assert response.status == 200, await response.text()
-    assert "token" in await response.json()
+    assert "access_token" in await response.json()
 
 
 async def test_login_with_two_authorization_headers_or_a_url_token_gets_200(client):
@@ -338,6 +339,11 @@ async def test_protected_routes_keep_refusing_a_stale_token(client, path):
     assert response.headers["WWW-Authenticate"].startswith('Bearer realm="jwt-tutorial", error="invalid_token"')
     malformed = await client.get(path, headers=STALE_HEADERS["malformed"]())
     await assert_error(malformed, 400, "invalid_request")
+    # RFC 6750 §3.1: another scheme carries no Bearer credentials, so the bare challenge of an anonymous caller.
+    other = await client.get(path, headers=STALE_HEADERS["other scheme"]())
+    await assert_error(other, 401, "authentication_required")
+    assert response.headers["WWW-Authenticate"].startswith('Bearer realm="jwt-tutorial"')
+    assert "error=" not in other.headers["WWW-Authenticate"]
 
 
 async def test_an_unknown_route_is_not_found_whatever_the_credential(client):

@@ -230,3 +230,47 @@ def test_the_setup_check_leads_into_the_series_and_no_lesson_links_back(tmp_path
     )
     assert nav_markdown(first, series) == nav_markdown(first, [first, second])
     assert nav_markdown(first, series).startswith("[Index of the series]")
+# --- central exercises: the stuck cell -----------------------------------------------------------------------
+
+STUCK = "# from tutorial_src.login import login  # ← stuck? uncomment this line to use the reference and go on"
+
+
+def _stuck_cell(source=STUCK):
+    return nbformat.v4.new_code_cell(source, metadata={"tags": ["stuck"]})
+
+
+def _central(cells, *, stuck=STUCK):
+    """The synthetic lesson whose first exercise defines ``login`` (a package name), its stuck cell after the
+    checker, and a later cell that serves it."""
+    for index in (4, 5):
+        cells[index].source = cells[index].source.replace("my_add_one", "login")
+    if stuck is not None:
+        cells.insert(6, _stuck_cell(stuck))
+    cells.insert(-1, nbformat.v4.new_code_cell("app = build_app(login_handler=login)"))
+    return cells
+
+
+def test_a_later_cell_may_use_a_central_exercise_swapped_by_its_stuck_line(tmp_path, synthetic_checkers):
+    assert problems_of(tmp_path, _central(lesson_cells())) == []
+
+
+@pytest.mark.parametrize(
+    ("stuck", "expected"),
+    [
+        (None, "uses login, the learner's answer"),
+        (STUCK.removeprefix("# "), "every line must be"),
+        (STUCK.replace("import login", "import read_credentials"), "imports read_credentials, which the exercise"),
+        (STUCK.replace("tutorial_src.login", "tutorial_src.views"), "tutorial_src.views has no login"),
+        (STUCK.replace("tutorial_src.login", "tutorial_src.nowhere"), "there is no module tutorial_src.nowhere"),
+    ],
+    ids=["no stuck cell", "uncommented", "other name", "module without it", "no such module"],
+)
+def test_a_wrong_or_missing_stuck_line_is_reported(tmp_path, synthetic_checkers, stuck, expected):
+    problems = problems_of(tmp_path, _central(lesson_cells(), stuck=stuck))
+    assert any(expected in p for p in problems), problems
+
+
+def test_a_stuck_cell_before_any_exercise_is_reported(tmp_path, synthetic_checkers):
+    cells = lesson_cells()
+    cells.insert(3, _stuck_cell())
+    assert any("stuck cell" in p and "not after an exercise" in p for p in problems_of(tmp_path, cells))

@@ -4,9 +4,9 @@ Each notebook's checkers live in their own module (``nb01`` … ``nb06``) and ar
 """
 
 from ._core import NOT_YET_PREFIX, PASSED_PREFIX, CheckResult
-from .nb01 import decode_payload, login_answer
-from .nb02 import MALFORMED_HEADERS, WELL_FORMED_HEADERS, load_user, parse_bearer
-from .nb03 import admin_required_decorator, owner_or_admin_decorator
+from .nb01 import decode_payload, login_lab
+from .nb02 import MALFORMED_HEADERS, OTHER_SCHEME_HEADERS, WELL_FORMED_HEADERS, load_user, parse_bearer
+from .nb03 import admin_required_lab, login_required_lab, owner_or_admin_decorator
 from .nb04 import hs256_signature, missing_claims
 from .nb05 import DEFENCE_CHOICES, forge_none_token, name_the_defence
 from .nb06 import HIT_CHECK_MENU, bounded_put, checks_on_hit
@@ -16,17 +16,19 @@ __all__ = [
     "HIT_CHECK_MENU",
     "MALFORMED_HEADERS",
     "NOT_YET_PREFIX",
+    "OTHER_SCHEME_HEADERS",
     "PASSED_PREFIX",
     "WELL_FORMED_HEADERS",
     "CheckResult",
-    "admin_required_decorator",
+    "admin_required_lab",
     "bounded_put",
     "checks_on_hit",
     "decode_payload",
     "forge_none_token",
     "hs256_signature",
     "load_user",
-    "login_answer",
+    "login_lab",
+    "login_required_lab",
     "missing_claims",
     "name_the_defence",
     "owner_or_admin_decorator",

@@ -2,24 +2,28 @@
 
 - ``decode_payload(fn)``: ``fn(token) -> dict`` reads a JWT's claims by hand (base64url + JSON, RFC 7515 §2,
   RFC 7519 §3); compared with ``jwt.decode(token, options={"verify_signature": False})``.
-- ``login_answer(fn)``: ``fn(user, settings) -> dict`` builds the 200 body of ``POST /login`` with an extra
-  ``"user": {"id": int, "email": str}`` field; the token must verify with ``decode_access_token``.
+- ``login_lab(login)``: the learner's ``async def login(request)`` served by ``build_app(login_handler=login)``
+  on a lab server of its own, and a battery of real requests (``_lab.run_lab``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import secrets
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jwt
+import requests
 
+from ..app import build_app
 from ..models import User, UserStore
 from ..settings import Settings, fast_test_settings
 from ..tokens import create_access_token, decode_access_token
-from ._core import Case, CheckResult, describe_exception, returns, run_cases
+from ._core import Case, CheckResult, returns, run_cases, safe_repr
+from ._lab import Step, bare_challenge, json_body, no_store, require_async_handler, run_lab
 
-__all__ = ["decode_payload", "login_answer"]
+__all__ = ["decode_payload", "login_lab"]
 
 _SECRET = "checker-secret-of-notebook-01-at-least-32-bytes"
 
@@ -92,74 +96,212 @@ def decode_payload(answer: Callable[[str], dict[str, Any]]) -> CheckResult:
     )
 
 
-def _login_answer_expectation(user: User, settings: Settings) -> Callable[[Any, BaseException | None], str | None]:
-    def expect(value: Any, error: BaseException | None) -> str | None:
-        if error is not None:
-            return f"it raised {describe_exception(error)}"
-        if not isinstance(value, dict):
-            return f"return the JSON body as a dict, got {type(value).__name__}"
-        missing = [key for key in ("access_token", "token_type", "expires_in", "user") if key not in value]
-        if missing:
-            return f"the answer lacks {', '.join(repr(key) for key in missing)}"
-        token = value["access_token"]
+def _lab_settings() -> Settings:
+    # Not the notebook's values: a login that hard-codes 900 seconds, the realm or the demo secret shows here.
+    return fast_test_settings(
+        jwt_secret=secrets.token_urlsafe(32),
+        access_token_ttl=120,
+        issuer="login-lab",
+        audience="login-lab-api",
+        realm="login-lab",
+    )
+
+
+def _granted(
+    settings: Settings, user: User
+) -> Callable[[requests.Response, Mapping[str, requests.Response]], str | None]:
+    """The check of a 200 login answer: RFC 6749 §5.1 fields, a token that verifies and names ``user``."""
+
+    def check(response: requests.Response, earlier: Mapping[str, requests.Response]) -> str | None:
+        body = json_body(response)
+        if not isinstance(body, dict):
+            return f"got 200 with the body {safe_repr(response.text, 80)}, expected a JSON object"
+        if "access_token" not in body:
+            named = sorted(body)
+            return (
+                f"the answer has the fields {named}; RFC 6749 §5.1 names the token 'access_token' "
+                "(with 'token_type' and 'expires_in')"
+            )
+        token = body["access_token"]
         if not isinstance(token, str):
-            return f"'access_token' must be the str from create_access_token, got {type(token).__name__}"
-        try:
-            text = json.dumps(value)
-        except (TypeError, ValueError) as exc:
-            return f"web.json_response could not send it ({type(exc).__name__}: {exc})"
-        if user.password_hash in text or "password_hash" in text:
-            return "the answer holds the password hash; never send it to a client"
+            return f"'access_token' must be the str create_access_token returns, got {type(token).__name__}"
         try:
             claims = decode_access_token(token, settings)
-        except jwt.InvalidTokenError as exc:
-            return f"the token does not verify with these settings ({type(exc).__name__}: {exc})"
+        except jwt.InvalidTokenError as error:
+            return (
+                f"the access token does not verify with the app's settings ({type(error).__name__}: {error}); "
+                "sign it with create_access_token(user, request.app[SETTINGS])"
+            )
         if claims["sub"] != str(user.id):
-            return f"the token's sub is {claims['sub']!r}, expected {str(user.id)!r} (this user's id as a string)"
-        # RFC 6749 §5.1 and §7.1: the token type value is case-insensitive; "Bearer" is RFC 6750's spelling.
-        token_type = value["token_type"]
+            return f"the token's sub is {claims['sub']!r}, expected {str(user.id)!r} (the id of who logged in)"
+        token_type = body.get("token_type")
+        # RFC 6749 §5.1: "The value is case insensitive"; RFC 6750 §4 spells it "Bearer".
         if not isinstance(token_type, str) or token_type.lower() != "bearer":
-            return f"'token_type' must be 'Bearer' (RFC 6750 §4, any case), got {token_type!r}"
-        expires_in = value["expires_in"]
+            return f"'token_type' must be 'Bearer' (RFC 6750), got {safe_repr(token_type)}"
+        expires_in = body.get("expires_in")
         if type(expires_in) is not int or expires_in != settings.access_token_ttl:
             return (
-                f"'expires_in' must be settings.access_token_ttl ({settings.access_token_ttl} seconds here), "
-                f"got {expires_in!r}"
+                f"'expires_in' must be the token's lifetime in seconds, settings.access_token_ttl "
+                f"({settings.access_token_ttl} in this lab), got {safe_repr(expires_in)}"
             )
-        expected_user = {"id": user.id, "email": user.email}
-        if value["user"] != expected_user or type(value["user"].get("id")) is not int:
-            return f"'user' must be {expected_user!r}, got {value['user']!r}"
-        extra = sorted(set(value) - {"access_token", "token_type", "expires_in", "user"})
-        if extra:
-            return f"the answer has fields the client did not ask for: {extra}"
+        if user.password_hash in response.text or "password" in body:
+            return "the answer holds the password or its hash; never send either to a client"
         return None
 
-    return expect
+    return check
 
 
-def _login_answer_cases() -> list[Case]:
-    short = fast_test_settings(jwt_secret=_SECRET, access_token_ttl=60, issuer="checker", audience="checker-api")
-    default = fast_test_settings(jwt_secret=_SECRET)
-    users = UserStore.from_settings(default)
-    alice = users.create("alice@example.com", "alice password")
-    zoe = users.create("zoë@example.com", "zoë's password", is_admin=True)
+def _same_as(name: str) -> Callable[[requests.Response, Mapping[str, requests.Response]], str | None]:
+    def check(response: requests.Response, earlier: Mapping[str, requests.Response]) -> str | None:
+        before = earlier[name]
+        if json_body(response) != json_body(before):
+            return (
+                f"the body {safe_repr(json_body(response), 100)} differs from the wrong password's "
+                f"{safe_repr(json_body(before), 100)}: an attacker would learn which emails have accounts"
+            )
+        return None
+
+    return check
+
+
+def login_steps(settings: Settings, alice: User, admin: User) -> list[Step]:
+    """The requests of the login lab: alice (``ALICE_PASSWORD``) and an admin (``ADMIN_PASSWORD``) exist."""
+    refused = (bare_challenge(settings.realm),)
+    alice_json = {"email": alice.email, "password": ALICE_PASSWORD}
+    bad = "invalid_request"
     return [
-        Case(
-            f"{user.email} with access_token_ttl={settings.access_token_ttl}",
-            (user, settings),
-            _login_answer_expectation(user, settings),
-        )
-        for user, settings in ((alice, default), (zoe, default), (alice, short), (zoe, short))
+        Step(
+            "alice's right password as JSON",
+            "POST",
+            "/login",
+            200,
+            json=alice_json,
+            expect_headers=(no_store(),),
+            check=_granted(settings, alice),
+            hint="a token is a credential: RFC 6749 §5.1 wants Cache-Control: no-store on the answer",
+        ),
+        Step(
+            "the admin's right password as a form",
+            "POST",
+            "/login",
+            200,
+            data={"email": admin.email, "password": ADMIN_PASSWORD},
+            expect_headers=(no_store(),),
+            check=_granted(settings, admin),
+            hint="read the credentials with read_credentials(request): it reads JSON and forms",
+        ),
+        Step(
+            "alice with a wrong password",
+            "POST",
+            "/login",
+            401,
+            "invalid_credentials",
+            json={**alice_json, "password": "not her password"},
+            expect_headers=refused,
+            name="wrong password",
+            hint="catch InvalidCredentials and raise bearer_error(web.HTTPUnauthorized, 'invalid_credentials', …, "
+            "settings.realm): a 401 carries a WWW-Authenticate: Bearer realm=… challenge (RFC 9110 §15.5.2)",
+        ),
+        Step(
+            "an unknown email",
+            "POST",
+            "/login",
+            401,
+            "invalid_credentials",
+            json={"email": "nobody@example.com", "password": ALICE_PASSWORD},
+            expect_headers=refused,
+            check=_same_as("wrong password"),
+            hint="an unknown email and a wrong password must get the very same answer",
+        ),
+        Step(
+            "alice's password in upper case",
+            "POST",
+            "/login",
+            401,
+            "invalid_credentials",
+            json={**alice_json, "password": ALICE_PASSWORD.upper()},
+            expect_headers=refused,
+            hint="passwords are compared exactly, by the user store",
+        ),
+        Step(
+            "a body that is not valid JSON",
+            "POST",
+            "/login",
+            400,
+            bad,
+            data='{"email": ',
+            headers={"Content-Type": "application/json"},
+            hint="read the credentials with read_credentials(request), which refuses it with 400",
+        ),
+        Step(
+            "a JSON array instead of an object",
+            "POST",
+            "/login",
+            400,
+            bad,
+            json=[alice.email, ALICE_PASSWORD],
+            hint="read the credentials with read_credentials(request)",
+        ),
+        Step(
+            "no password field",
+            "POST",
+            "/login",
+            400,
+            bad,
+            json={"email": alice.email},
+            hint="read the credentials with read_credentials(request)",
+        ),
+        Step(
+            "a password that is a number",
+            "POST",
+            "/login",
+            400,
+            bad,
+            json={"email": alice.email, "password": 1234},
+            hint="read the credentials with read_credentials(request)",
+        ),
+        Step(
+            "a null email",
+            "POST",
+            "/login",
+            400,
+            bad,
+            json={"email": None, "password": ALICE_PASSWORD},
+            hint="read the credentials with read_credentials(request)",
+        ),
+        Step(
+            "a text/plain body",
+            "POST",
+            "/login",
+            415,
+            "unsupported_media_type",
+            data=f"{alice.email} {ALICE_PASSWORD}",
+            headers={"Content-Type": "text/plain"},
+            hint="read the credentials with read_credentials(request), which answers 415",
+        ),
     ]
 
 
-def login_answer(answer: Callable[[User, Settings], dict[str, Any]]) -> CheckResult:
-    """Check ``answer(user, settings) -> dict``: the 200 body of ``POST /login`` plus the user.
+ALICE_PASSWORD = "alice's lab password"
+ADMIN_PASSWORD = "the admin's lab password"
 
-    Expected: ``{"access_token": str, "token_type": "Bearer", "expires_in": settings.access_token_ttl,
-    "user": {"id": user.id, "email": user.email}}``, JSON-serialisable, without the password hash, and a
-    token that ``decode_access_token(token, settings)`` accepts with ``sub == str(user.id)``. Two users and
-    two ``Settings`` (different lifetimes, issuers and audiences) catch hard-coded values.
+
+def login_lab(answer: Any) -> CheckResult:
+    """Check the learner's ``async def login(request)`` over HTTP.
+
+    It is served by ``build_app(settings, users, login_handler=answer)`` on a lab server of its own (lab
+    settings: another secret, lifetime, issuer, audience and realm than the notebook's) and must answer each
+    request of ``login_steps``: JSON and form logins, wrong password, unknown email (the same answer), bad
+    bodies (400, 415), ``Cache-Control: no-store``, ``token_type``, ``expires_in``, and a token that verifies
+    with the app's settings and names the user who logged in.
     """
-    summary = "a valid Bearer token for the right user, its lifetime and the user's id and email."
-    return run_cases(answer, _login_answer_cases(), summary)
+    refused = require_async_handler(answer, "login")
+    if refused is not None:
+        return refused
+    settings = _lab_settings()
+    users = UserStore.from_settings(settings)
+    alice = users.create("alice@example.com", ALICE_PASSWORD)
+    admin = users.create("boss@example.com", ADMIN_PASSWORD, is_admin=True)
+    app = build_app(settings, users, login_handler=answer)
+    summary = "your /login hands out verifiable tokens, refuses wrong credentials alike and bad bodies with 4xx"
+    return run_lab(app, login_steps(settings, alice, admin), summary)
