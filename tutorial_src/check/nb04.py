@@ -63,7 +63,7 @@ def _signature(signing_input: bytes, key: bytes) -> Callable[[Any, BaseException
                     f"it raised {describe_exception(error)} - the key is raw bytes, not text: pass it to "
                     "hmac.new as it is, never .decode() it"
                 )
-            if isinstance(error, TypeError) and "str" in str(error):
+            if isinstance(error, TypeError) and ("encode" in str(error) or "'str'" in str(error)):
                 return f"it raised {describe_exception(error)} - hmac works on bytes: do not turn them into str"
             return f"it raised {describe_exception(error)}"
         if isinstance(value, (bytes, bytearray)):
@@ -80,7 +80,7 @@ def _signature(signing_input: bytes, key: bytes) -> Callable[[Any, BaseException
             return "that is the hex digest; encode the raw .digest() bytes with base64url instead"
         if value == _pyjwt_hs256(key, signing_input):
             return "key and message are swapped: the key comes first, then the message"
-        for part, name in zip(signing_input.split(b".", 1), ("header", "payload")):
+        for part, name in zip(signing_input.split(b".", 1), ("header", "payload"), strict=False):
             if value == _pyjwt_hs256(part, key):
                 return f"you signed only the {name} segment: sign the whole signing input, header.payload"
         if value in (_b64(hmac.new(key, signing_input, algorithm).digest()) for algorithm in ("sha1", "sha512")):
@@ -183,7 +183,14 @@ def _verify_cases() -> list[Case]:
     flipped = signature[:10] + ("A" if signature[10] != "A" else "B") + signature[11:]
     standard = base64.b64encode(base64.urlsafe_b64decode(signature + "=")).decode("ascii").rstrip("=")
     cases = [
-        Case("the RFC 7515 A.1 token with its key", (_RFC_TOKEN, _RFC_KEY), _verdict(True, "it is the RFC's")),
+        Case(
+            "the RFC 7515 A.1 token with its key",
+            (_RFC_TOKEN, _RFC_KEY),
+            _verdict(
+                True,
+                "it is the RFC's own token - sign again the segments exactly as received, never re-built JSON",
+            ),
+        ),
         Case("a token PyJWT signed", (good, key), _verdict(True, "PyJWT made it with this very key")),
         Case(
             "the RFC token with another key",
@@ -230,7 +237,9 @@ def _verify_cases() -> list[Case]:
             (_token({"typ": "JWT"}, claims, key), key),
             _verdict(False, "no alg, no HS256"),
         ),
-        Case("a token of two parts", (f"{header}.{payload}", key), _verdict(False, "a compact JWS has three parts")),
+        Case(
+            "a token of two parts", (f"{header}.{payload}", key), _verdict(False, "a compact JWS has three parts")
+        ),
         Case("a token of four parts", (f"{good}.x", key), _verdict(False, "a compact JWS has three parts")),
         Case("an empty token", ("", key), _verdict(False, "nothing is not a token")),
         Case(
@@ -240,7 +249,7 @@ def _verify_cases() -> list[Case]:
         ),
         Case(
             "a token with a non-ASCII character",
-            (f"{header}.{payload}é.{signature}", key),
+            (f"{header}.{payload}.{signature[:-1]}é", key),
             _verdict(False, "a compact JWS is ASCII only"),
         ),
         Case(
@@ -251,7 +260,9 @@ def _verify_cases() -> list[Case]:
         Case(
             "a key as str",
             (good, key.decode("ascii")),
-            _raises_type_error("the key is bytes; a str key is the caller's bug - do not hide it with return False"),
+            _raises_type_error(
+                "the key is bytes; a str key is the caller's bug - do not hide it with return False"
+            ),
         ),
     ]
     for number in range(1, 5):
@@ -290,8 +301,12 @@ def hs256_verification(answer: Callable[[str, bytes], bool]) -> CheckResult:
 
     Also reads the answer's code: without ``hmac.compare_digest`` the comparison leaks timing.
     """
-    result = run_cases(answer, _verify_cases(), "your verifier agrees with RFC 7515 A.1 and PyJWT, refuses every "
-                       "tampered, re-keyed, re-labelled or malformed token, and compares in constant time.")
+    result = run_cases(
+        answer,
+        _verify_cases(),
+        "your verifier agrees with RFC 7515 A.1 and PyJWT, refuses every "
+        "tampered, re-keyed, re-labelled or malformed token, and compares in constant time.",
+    )
     if result:
         problem = _constant_time_problem(answer)
         if problem is not None:

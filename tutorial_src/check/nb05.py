@@ -179,7 +179,11 @@ def _claims_problem(claims: dict[str, Any], given: dict[str, Any] | None) -> str
     if subject == int(ADMIN_ID):
         return f"sub must be the string {ADMIN_ID!r}, not the number {ADMIN_ID}: the twin looks up a user id text"
     is_admin = claims.get("is_admin")
-    if not isinstance(is_admin, bool) and isinstance(is_admin, (str, int)) and str(is_admin).lower() in ("true", "1"):
+    if (
+        not isinstance(is_admin, bool)
+        and isinstance(is_admin, (str, int))
+        and str(is_admin).lower() in ("true", "1")
+    ):
         return "is_admin must be the JSON boolean true, not a string or a number"
     if subject != ADMIN_ID and claims.get("is_admin") is not True:
         return f"the token names user {safe_repr(subject)}, not the admin: sub must be {ADMIN_ID!r}"
@@ -303,7 +307,9 @@ def _weak_secret_arguments(lab: Lab) -> tuple[Any, ...]:
 
 def _diagnose_weak_secret(token: str, header: dict[str, Any], claims: dict[str, Any], lab: Lab) -> str | None:
     if header.get("alg") != "HS256":
-        return f'keep "alg": "HS256" - the twin verifies HS256 only; the header says {json.dumps(header.get("alg"))}'
+        return (
+            f'keep "alg": "HS256" - the twin verifies HS256 only; the header says {json.dumps(header.get("alg"))}'
+        )
     signature = token.rpartition(".")[2]
     if signature == lab.extras["issued"].rpartition(".")[2]:
         return "you kept the issued token's signature: after changing the claims, sign again with the secret"
@@ -319,7 +325,7 @@ _WEAK_SECRET = _Exercise("weak_secret", _weak_secret_arguments, _diagnose_weak_s
 
 
 def weak_secret_lab(answer: Any) -> CheckResult:
-    """Check ``forge_weak_secret(issued, candidates) -> str``: the admin's token, signed with the cracked secret."""
+    """Check ``forge_weak_secret(issued, candidates) -> str``: the admin's token, signed with the cracked key."""
     return _run(_WEAK_SECRET, answer)
 
 
@@ -337,14 +343,18 @@ def _diagnose_alg_confusion(token: str, header: dict[str, Any], claims: dict[str
     alg = header.get("alg")
     if alg != "HS256":
         if str(alg).upper() == "HS256":
-            return 'alg values are case-sensitive (RFC 7515 §4.1.1): the twin takes its HMAC branch for "HS256" only'
+            return (
+                'alg values are case-sensitive (RFC 7515 §4.1.1): the twin takes its HMAC branch for "HS256" only'
+            )
         return f'the header must say "alg": "HS256", so that the twin checks an HMAC; it says {json.dumps(alg)}'
     pem: bytes = lab.extras["pem"]
     signature = token.rpartition(".")[2]
     if hmac.compare_digest(signature, _hmac_signature(token, pem.strip())):
         return "you signed with the PEM without its final newline: use the bytes exactly as the twin serves them"
     if not hmac.compare_digest(signature, _hmac_signature(token, pem)):
-        return "the HMAC secret must be the twin's public key: the PEM bytes exactly as /public-key.pem serves them"
+        return (
+            "the HMAC secret must be the twin's public key: the PEM bytes exactly as /public-key.pem serves them"
+        )
     return None
 
 
@@ -372,7 +382,9 @@ def _diagnose_jwk_header(token: str, header: dict[str, Any], claims: dict[str, A
     if "d" in jwk:
         return "your jwk carries the private key (member d): publish only the public half, public_jwk(key)"
     if header.get("alg") != "RS256":
-        return f'sign with RS256: this twin verifies RS256 only, and the header says {json.dumps(header.get("alg"))}'
+        return (
+            f"sign with RS256: this twin verifies RS256 only, and the header says {json.dumps(header.get('alg'))}"
+        )
     try:
         jwt.PyJWS().decode_complete(token, jwt.PyJWK(jwk), algorithms=["RS256"])
     except jwt.PyJWTError:
