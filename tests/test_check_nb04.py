@@ -455,3 +455,9 @@ def test_the_expected_answer_agrees_with_pyjwt_require(payload):
     with pytest.raises(jwt.MissingRequiredClaimError) as raised:
         jwt.decode(token, key, algorithms=["HS256"], options=options)
     assert raised.value.claim == next(claim for claim in REQUIRED_CLAIMS if claim in missing)
+
+
+def test_the_reference_swapped_in_by_the_stuck_line_passes_and_says_so():
+    assert "That is the reference from tutorial_src/lab/jose.py" in repr(check.hs256_signature(hs256_sign))
+    assert "That is the reference" in repr(check.hs256_verification(hs256_verify))
+    assert "reference" not in repr(check.hs256_signature(sign_with_pyjwt))

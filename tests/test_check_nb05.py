@@ -136,6 +136,8 @@ def test_the_reference_solves_the_lab(lab):
     assert result, repr(result)
     assert repr(result).startswith(f"{PASSED_PREFIX} lab solved - the {lab} twin let your token into /admin/users")
     assert "the series' server refused it: 401 invalid_token" in repr(result)
+    # The reference comes in through the "stuck?" line: the verdict says so.
+    assert "With the reference from tutorial_src/lab/forgeries.py" in repr(result)
 
 
 @pytest.mark.parametrize(
@@ -146,6 +148,7 @@ def test_the_reference_solves_the_lab(lab):
 def test_right_answers_written_otherwise_solve_the_lab(lab, answer):
     result = LABS[lab][0](answer)
     assert result, repr(result)
+    assert "reference" not in repr(result)
 
 
 # --- the wrong-answer corpus, one list per lab ------------------------------------------------------------------

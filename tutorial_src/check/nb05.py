@@ -248,9 +248,15 @@ def _run_servers(exercise: _Exercise, answer: Any, logs: list[logging.LogRecord]
         return not_yet(f"{lead}The {exercise.weakness} twin answered {twin_answer}")
     if real_answer.status != 401:
         return not_yet(f"the twin let it in, but the series' server should answer 401, it answered {real_answer}")
+    reference = getattr(answer, "__module__", None) == "tutorial_src.lab.forgeries"
     return passed(
         f"lab solved - the {exercise.weakness} twin let your token into /admin/users ({twin_answer}); "
         f"the series' server refused it: {real_answer}."
+        + (
+            " (With the reference from tutorial_src/lab/forgeries.py: come back and forge your own.)"
+            if reference
+            else ""
+        )
     )
 
 
