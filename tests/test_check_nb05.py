@@ -465,3 +465,18 @@ def test_name_the_defence_accepts_the_reference_in_any_case():
 def test_name_the_defence_reports_wrong_answers(answers, problem):
     result = check.name_the_defence(answers)
     assert not result and problem in repr(result)
+
+
+def test_answers_that_are_not_a_json_object_are_still_described():
+    async def text(request):
+        return web.Response(text="plain words", status=502)
+
+    async def json_list(request):
+        return web.json_response(["not", "an", "object"], status=401)
+
+    app = web.Application()
+    app.router.add_get("/text/admin/users", text)
+    app.router.add_get("/list/admin/users", json_list)
+    with nb05.BackgroundServer(app) as server:
+        assert str(nb05._get_admin_users(f"{server.url}/text", "t")) == "502 : plain words"
+        assert str(nb05._get_admin_users(f"{server.url}/list", "t")) == "401 : "
