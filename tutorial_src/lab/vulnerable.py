@@ -29,16 +29,17 @@ from typing import Any
 
 import aiohttp
 import jwt
-from aiohttp import web
+from aiohttp import hdrs, web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from yarl import URL
 
 from ..app import build_app
 from ..auth import InvalidRequest, InvalidToken, bearer_error, bearer_token
-from ..errors import SettingsError
+from ..errors import SettingsError, UnsupportedScheme
 from ..keys import CURRENT_USER, SETTINGS, USERS
 from ..models import User, UserStore
+from ..responses import bearer_challenge, json_error
 from ..settings import Settings
 from ..tokens import REQUIRED_CLAIMS, decode_access_token
 from .attacks import hs256_signature, new_rsa_key, public_pem
@@ -168,9 +169,11 @@ async def key_set_from_jku(token: str, app: web.Application) -> dict[str, Any]:
         # A safety rail of the lab, not a defence: the twin never fetches from another machine.
         raise jwt.InvalidTokenError("the lab twin only fetches key sets from http://127.0.0.1")
     # The flaw: the token says where to download the key that checks it.
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session:
-        async with session.get(url, allow_redirects=False) as response:
-            key_set = jwt.PyJWKSet.from_dict(await response.json(content_type=None))
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=5)) as session,
+        session.get(url, allow_redirects=False) as response,
+    ):
+        key_set = jwt.PyJWKSet.from_dict(await response.json(content_type=None))
     key = key_set[header["kid"]] if "kid" in header else key_set.keys[0]
     return jwt.decode(token, key, algorithms=["RS256"], **claim_checks(app[SETTINGS]))
 
@@ -278,8 +281,9 @@ async def vulnerable_auth_middleware(request: web.Request, handler: Any) -> web.
     """The twin's ``auth_middleware``: the same header rules, then ``authenticate_weakly`` instead of
     ``authenticate_token``.
 
-    A malformed header, two headers or a token in the URL: 400 ``invalid_request``; a token the weak check
-    refuses: 401 ``invalid_token``; both with a ``WWW-Authenticate`` challenge (RFC 6750 §3).
+    Another scheme or a bare token: 401 ``authentication_required`` with a bare challenge (RFC 6750 §3.1); a
+    malformed header, two headers or a token in the URL: 400 ``invalid_request``; a token the weak check
+    refuses: 401 ``invalid_token``; the last two name their error code in the challenge, as the app does.
     """
     settings = request.app[SETTINGS]
     request[CURRENT_USER] = None
@@ -287,6 +291,9 @@ async def vulnerable_auth_middleware(request: web.Request, handler: Any) -> web.
         token = bearer_token(request)  # the series' own header rules
         if token is not None:
             request[CURRENT_USER] = await authenticate_weakly(token, request.app)
+    except UnsupportedScheme as problem:
+        bare = {hdrs.WWW_AUTHENTICATE: bearer_challenge(settings.realm)}
+        raise json_error(web.HTTPUnauthorized, "authentication_required", str(problem), headers=bare) from None
     except InvalidRequest as problem:
         raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None
     except InvalidToken as problem:
