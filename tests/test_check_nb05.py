@@ -480,3 +480,16 @@ def test_answers_that_are_not_a_json_object_are_still_described():
     with nb05.BackgroundServer(app) as server:
         assert str(nb05._get_admin_users(f"{server.url}/text", "t")) == "502 : plain words"
         assert str(nb05._get_admin_users(f"{server.url}/list", "t")) == "401 : "
+
+
+def test_a_server_that_stops_answering_is_reported_without_its_port(monkeypatch):
+    def refused(*args, **kwargs):
+        raise nb05.requests.ConnectionError("HTTPConnectionPool(host='127.0.0.1', port=41234): refused")
+
+    monkeypatch.setattr(nb05.requests, "get", refused)
+    result = check.unverified_lab(forgeries.forge_unverified)
+    assert not result and "did not answer your token (ConnectionError)" in repr(result)
+    monkeypatch.setattr(nb05.requests, "post", refused)
+    result = check.weak_secret_lab(forgeries.forge_weak_secret)
+    assert not result and "could not finish" in repr(result)
+    assert "41234" not in repr(result) and "port=<port>" in repr(result)
