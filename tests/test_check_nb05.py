@@ -37,6 +37,7 @@ LABS = {
     "alg_confusion": (check.alg_confusion_lab, forgeries.forge_alg_confusion),
     "jwk_header": (check.jwk_header_lab, forgeries.forge_jwk_header),
     "kid_path": (check.kid_path_lab, forgeries.forge_kid_path),
+    "claim_tampering": (check.claim_tampering_lab, forgeries.forge_claim_tampering),
 }
 
 
@@ -119,6 +120,27 @@ def kid_many_levels(claims):
     return forge_token({"alg": "HS256", "kid": "../" * 40 + "dev/null"}, claims, b"")
 
 
+def tampering_as_admin_flag(seen):
+    return tamper(seen, is_admin=True)
+
+
+def tampering_by_hand(seen):
+    header, _, signature = seen.split(".")
+    _, claims, _ = read_token(seen)
+    return f"{header}.{_segment({**claims, 'sub': '2'})}.{signature}"
+
+
+def _seen_with(seen, claims, signature=None, padded=False):
+    """``seen`` with ``claims`` merged in, its signature kept or replaced; ``padded``: '=' kept."""
+    header_segment, _, old_signature = seen.split(".")
+    payload = {**read_token(seen)[1], **claims}
+    segment = _segment(payload)
+    while padded and "=" not in segment:  # grow a claim until base64 needs padding
+        payload["note"] = payload.get("note", "") + "x"
+        segment = _padded_segment(payload)
+    return f"{header_segment}.{segment}.{old_signature if signature is None else signature}"
+
+
 RIGHT = {
     "unverified": [unverified_with_pyjwt, unverified_by_hand, none_with_pyjwt],
     "alg_none": [none_with_pyjwt, none_in_capitals],
@@ -126,6 +148,7 @@ RIGHT = {
     "alg_confusion": [confusion_by_hand, confusion_as_admin_flag],
     "jwk_header": [jwk_with_pyjwt, jwk_minimal],
     "kid_path": [kid_absolute_path, kid_many_levels],
+    "claim_tampering": [tampering_as_admin_flag, tampering_by_hand],
 }
 
 
@@ -341,6 +364,22 @@ WRONG = {
         (lambda claims: forge_token({"alg": "HS256", "kid": "/etc/hostname"}, claims, b""), "does not lead to"),
         (lambda claims: forge_token({"alg": "none", "kid": "/dev/null"}, claims), 'keep "alg": "HS256"'),
         (lambda claims: forgeries.forge_kid_path({**claims, "sub": "1"}), "not the admin"),
+        *COMMON,
+    ],
+    "claim_tampering": [
+        (
+            lambda seen: forge_token(read_token(seen)[0], {**read_token(seen)[1], "sub": "2"}, b"k" * 32),
+            "keep the signature of the token you were given",
+        ),
+        (lambda seen: forge_token({"alg": "none"}, {**read_token(seen)[1], "sub": "2"}), "keep the signature"),
+        (lambda seen: _seen_with(seen, {"sub": "2"}, signature=seen.split(".")[2].lower()), "exactly"),
+        (lambda seen: seen, "not the admin"),
+        (lambda seen: tamper(seen, sub=2), "sub must be the string"),
+        (lambda seen: tamper(seen, is_admin="true"), "is_admin must be the JSON boolean true"),
+        (lambda seen: _seen_with(seen, {"sub": "2"}, padded=True), "'=' in the token"),
+        (lambda seen: tamper(seen, sub="2").rpartition(".")[0], "three parts"),
+        (lambda seen: tamper(seen, sub="2").encode(), "not bytes"),
+        (lambda seen: f"Bearer {tamper(seen, sub='2')}", "return the token alone"),
         *COMMON,
     ],
 }

