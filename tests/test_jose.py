@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import jwt
 import pytest
 from hypothesis import given
@@ -63,3 +65,42 @@ def test_wrong_key_or_changed_payload_does_not_verify():
     forged_payload = b64url_encode(b'{"sub":"2"}')
     changed = f"{header}.{forged_payload}.{signature}"
     assert hs256_verify(changed, KEY) is False
+
+
+def _signed_with_header(header: dict, key: bytes = KEY) -> str:
+    # Any header, HMAC-SHA-256-signed with KEY whatever its alg says.
+    signing_input = f"{b64url_encode(json.dumps(header).encode())}.{b64url_encode(b'{}')}"
+    return f"{signing_input}.{hs256_sign(signing_input.encode('ascii'), key)}"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [{"alg": "none"}, {"alg": "hs256"}, {"alg": "HS512"}, {"alg": "RS256"}, {"typ": "JWT"}, {"alg": None}],
+    ids=["none", "lower-case", "HS512", "RS256", "no-alg", "null"],
+)
+def test_a_header_that_does_not_say_hs256_exactly_does_not_verify(header):
+    # RFC 8725 §3.1: the verifier picks the algorithm; RFC 7515 §4.1.1: alg values are case-sensitive.
+    assert hs256_verify(_signed_with_header(header), KEY) is False
+    assert hs256_verify(_signed_with_header({"alg": "HS256"}), KEY) is True
+
+
+@pytest.mark.parametrize("header_segment", [b64url_encode(b"not json"), b64url_encode(b'["alg", "HS256"]'), "A"])
+def test_a_header_that_is_not_a_json_object_does_not_verify(header_segment):
+    signing_input = f"{header_segment}.{b64url_encode(b'{}')}"
+    assert hs256_verify(f"{signing_input}.{hs256_sign(signing_input.encode('ascii'), KEY)}", KEY) is False
+
+
+def test_a_padded_signature_does_not_verify_though_pyjwt_accepts_it():
+    # PyJWT pads before decoding, so it reads "sig=" as "sig"; a JWS signature has no padding (RFC 7515 §2).
+    token = jwt.encode({"sub": "1"}, KEY, algorithm="HS256")
+    padded = f"{token}="
+    assert jwt.decode(padded, KEY, algorithms=["HS256"]) == {"sub": "1"}
+    assert hs256_verify(padded, KEY) is False
+
+
+def test_bytes_for_the_token_or_str_for_the_key_is_a_type_error():
+    token = jwt.encode({"sub": "1"}, KEY, algorithm="HS256")
+    with pytest.raises(TypeError):
+        hs256_verify(token.encode("ascii"), KEY)  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        hs256_verify(token, KEY.decode("ascii"))  # type: ignore[arg-type]

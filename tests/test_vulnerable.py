@@ -278,10 +278,11 @@ async def test_replay_twin_still_checks_the_signature(twin, settings, users):
 async def test_twin_parses_the_header_like_the_real_app(twin):
     vulnerable = await twin("unverified")
     assert (await (await vulnerable.get("/")).json())["user"] is None
-    response = await vulnerable.get("/get-user", headers={"Authorization": "Basic YWxpY2U6cHc="})
-    assert (response.status, (await response.json())["error"]) == (401, "authentication_required")
-    assert response.headers["WWW-Authenticate"] == 'Bearer realm="jwt-tutorial"'
-    response = await vulnerable.get("/get-user", headers={"Authorization": "Bearer"})
+    for other in ("Basic YWxpY2U6cHc=", "Token abc", "abc"):  # RFC 6750 §3.1: 401 and a bare challenge
+        response = await vulnerable.get("/get-user", headers={"Authorization": other})
+        assert (response.status, (await response.json())["error"]) == (401, "authentication_required")
+        assert response.headers["WWW-Authenticate"] == 'Bearer realm="jwt-tutorial"'
+    response = await vulnerable.get("/get-user", headers={"Authorization": "Bearer a b"})
     assert (response.status, (await response.json())["error"]) == (400, "invalid_request")
     response = await vulnerable.get("/get-user")
     assert (response.status, (await response.json())["error"]) == (401, "authentication_required")

@@ -7,8 +7,18 @@ from ._core import NOT_YET_PREFIX, PASSED_PREFIX, CheckResult
 from .nb01 import decode_payload, login_lab
 from .nb02 import MALFORMED_HEADERS, OTHER_SCHEME_HEADERS, WELL_FORMED_HEADERS, load_user, parse_bearer
 from .nb03 import admin_required_lab, login_required_lab, owner_or_admin_decorator
-from .nb04 import hs256_signature, missing_claims
-from .nb05 import DEFENCE_CHOICES, forge_none_token, name_the_defence
+from .nb04 import hs256_signature, hs256_verification, missing_claims
+from .nb05 import (
+    DEFENCE_CHOICES,
+    alg_confusion_lab,
+    alg_none_lab,
+    claim_tampering_lab,
+    jwk_header_lab,
+    kid_path_lab,
+    name_the_defence,
+    unverified_lab,
+    weak_secret_lab,
+)
 from .nb06 import HIT_CHECK_MENU, bounded_put, checks_on_hit
 
 __all__ = [
@@ -21,11 +31,16 @@ __all__ = [
     "WELL_FORMED_HEADERS",
     "CheckResult",
     "admin_required_lab",
+    "alg_confusion_lab",
+    "alg_none_lab",
     "bounded_put",
     "checks_on_hit",
+    "claim_tampering_lab",
     "decode_payload",
-    "forge_none_token",
     "hs256_signature",
+    "hs256_verification",
+    "jwk_header_lab",
+    "kid_path_lab",
     "load_user",
     "login_lab",
     "login_required_lab",
@@ -33,4 +48,6 @@ __all__ = [
     "name_the_defence",
     "owner_or_admin_decorator",
     "parse_bearer",
+    "unverified_lab",
+    "weak_secret_lab",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import json
 
 __all__ = ["b64url_decode", "b64url_encode", "hs256_sign", "hs256_verify", "jws_signing_input"]
 
@@ -48,14 +49,26 @@ def hs256_sign(signing_input: bytes, key: bytes) -> str:
 
 
 def hs256_verify(token: str, key: bytes) -> bool:
-    """Whether the signature of a compact HS256 token matches ``key``; checks nothing else (no claims, no alg).
+    """Whether ``token`` is a compact JWS whose header says ``"alg": "HS256"`` and whose signature matches ``key``.
 
-    The comparison is constant-time (``hmac.compare_digest``), so the time it takes does not reveal how many
-    leading characters of a forged signature were right. A token that is not three ASCII segments is ``False``.
+    Checks nothing else (no claims). The header must name HS256 exactly: the verifier, not the token, chooses
+    the algorithm, and ``alg`` values are case-sensitive (RFC 8725 §3.1, RFC 7515 §4.1.1). The signature is
+    compared as text, so a padded one (``…=``) is refused (RFC 7515 §2), and in constant time
+    (``hmac.compare_digest``), so the time it takes does not reveal how many leading characters of a forged
+    signature were right. A token that is not three ASCII segments with a JSON object as header is ``False``.
+
+    Raises:
+        TypeError: ``token`` is not a ``str`` or ``key`` is not bytes - a bug of the caller, not a bad token.
     """
     segments = token.split(".")
     if len(segments) != 3 or not token.isascii():
         return False
     header_segment, payload_segment, signature = segments
+    try:
+        header = json.loads(b64url_decode(header_segment))
+    except ValueError:  # not base64url, not UTF-8 or not JSON: binascii.Error and the others are ValueErrors
+        return False
+    if not isinstance(header, dict) or header.get("alg") != "HS256":
+        return False
     expected = hs256_sign(f"{header_segment}.{payload_segment}".encode("ascii"), key)
     return hmac.compare_digest(expected, signature)

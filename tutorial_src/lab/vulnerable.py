@@ -280,8 +280,9 @@ async def vulnerable_auth_middleware(request: web.Request, handler: Any) -> web.
     """The twin's ``auth_middleware``: the same header rules, then ``authenticate_weakly`` instead of
     ``authenticate_token``.
 
-    A malformed header, two headers or a token in the URL: 400 ``invalid_request``; a token the weak check
-    refuses: 401 ``invalid_token``; both with a ``WWW-Authenticate`` challenge (RFC 6750 §3).
+    Another scheme or a bare token: 401 ``authentication_required`` with a bare challenge (RFC 6750 §3.1); a
+    malformed header, two headers or a token in the URL: 400 ``invalid_request``; a token the weak check
+    refuses: 401 ``invalid_token``; the last two name their error code in the challenge, as the app does.
     """
     settings = request.app[SETTINGS]
     request[CURRENT_USER] = None
