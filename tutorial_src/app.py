@@ -11,6 +11,7 @@ from .middleware import error_middleware
 from .models import UserStore
 from .routes import setup_routes
 from .settings import Settings
+from .wellknown import setup_wellknown
 
 
 def create_app(settings: Settings | None = None, users: UserStore | None = None) -> web.Application:
@@ -34,4 +35,5 @@ def create_app(settings: Settings | None = None, users: UserStore | None = None)
     app[SETTINGS] = settings
     app[USERS] = users if users is not None else demo_user_store(settings)
     setup_routes(app)
+    setup_wellknown(app)
     return app

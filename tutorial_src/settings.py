@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from .errors import SettingsError
+from .keyset import ASYMMETRIC_ALGORITHMS, KeyRing
 
 #: RFC 7518 §3.2: an HMAC key must be at least as long as the hash output (256 bits for HS256). PyJWT warns
 #: (``InsecureKeyLengthWarning``) below the same sizes.
@@ -53,10 +54,13 @@ class Settings:
         max_token_length: longest bearer token looked at, in characters; longer ones get 401.
         argon2_time_cost, argon2_memory_cost (KiB), argon2_parallelism: argon2id parameters. The defaults are
             the OWASP Password Storage Cheat Sheet floor (m=19 MiB, t=2, p=1); tests pass cheaper ones.
+        signing_keys: the issuer's key ring when it signs with a private key (``jwt_algorithm`` ES256, EdDSA or
+            RS256, the current key's algorithm); ``None`` for HMAC. Notebook 09.
+        jwks_max_age: how long verifiers may cache the published JWKS, in seconds (``Cache-Control: max-age``).
 
     Raises:
-        SettingsError: the algorithm is not an HMAC one, the secret is shorter than the algorithm needs, or a
-            number is out of range.
+        SettingsError: the algorithm is neither an HMAC one nor the signing keys' one, the secret is shorter
+            than the algorithm needs, or a number is out of range.
     """
 
     jwt_secret: str = field(default_factory=_secret_from_environment, repr=False)
@@ -71,8 +75,34 @@ class Settings:
     argon2_time_cost: int = 2
     argon2_memory_cost: int = 19 * 1024
     argon2_parallelism: int = 1
+    signing_keys: KeyRing | None = None
+    jwks_max_age: int = 300
 
     def __post_init__(self) -> None:
+        if self.signing_keys is not None or self.jwt_algorithm in ASYMMETRIC_ALGORITHMS:
+            self._check_signing_keys()
+        else:
+            self._check_secret()
+        if self.access_token_ttl <= 0:
+            raise SettingsError("access_token_ttl must be a positive number of seconds")
+        if self.leeway < 0:
+            raise SettingsError("leeway must be zero or a positive number of seconds")
+        if self.jwks_max_age < 0:
+            raise SettingsError("jwks_max_age must be zero or a positive number of seconds")
+
+    def _check_signing_keys(self) -> None:
+        if self.signing_keys is None:
+            raise SettingsError(
+                f"jwt_algorithm must be one of {', '.join(HMAC_MIN_SECRET_BYTES)} (a shared secret signs with "
+                f"HMAC), not {self.jwt_algorithm!r}: {', '.join(ASYMMETRIC_ALGORITHMS)} need signing_keys"
+            )
+        current = self.signing_keys.keys.current.algorithm
+        if self.jwt_algorithm != current:
+            raise SettingsError(
+                f"jwt_algorithm is {self.jwt_algorithm!r} but the current signing key is {current}"
+            )
+
+    def _check_secret(self) -> None:
         min_bytes = HMAC_MIN_SECRET_BYTES.get(self.jwt_algorithm)
         if min_bytes is None:
             raise SettingsError(
@@ -86,10 +116,6 @@ class Settings:
                 f"{self.jwt_algorithm} needs at least {min_bytes} (RFC 7518 §3.2). Generate one with: "
                 "python -c 'import secrets; print(secrets.token_urlsafe(64))'"
             )
-        if self.access_token_ttl <= 0:
-            raise SettingsError("access_token_ttl must be a positive number of seconds")
-        if self.leeway < 0:
-            raise SettingsError("leeway must be zero or a positive number of seconds")
 
     @property
     def algorithms(self) -> list[str]:

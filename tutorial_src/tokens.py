@@ -12,6 +12,8 @@ from typing import Any
 
 import jwt
 
+from .errors import InvalidToken
+from .keyset import key_for_header
 from .models import User
 from .settings import Settings
 
@@ -49,6 +51,11 @@ def create_access_token(user: User, settings: Settings, *, now: datetime | None 
         "aud": settings.audience,
         "jti": uuid.uuid4().hex,
     }
+    if settings.signing_keys is not None:
+        # RFC 9068 §2.1: an access token's type is "at+jwt"; the kid tells verifiers which key (RFC 7515 §4.1.4).
+        key = settings.signing_keys.keys.current
+        headers = {"kid": key.kid, "typ": "at+jwt"}
+        return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers)
     return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
 
 
@@ -63,15 +70,26 @@ def decode_access_token(token: str, settings: Settings) -> dict[str, Any]:
     Returns:
         The claims, e.g. ``{"sub": "1", "iat": 1700000000, "exp": 1700000900, "iss": …, "aud": …, "jti": …}``.
 
+    With ``settings.signing_keys`` the key is the published one the header's ``kid`` names, with its own
+    algorithm (``keyset.key_for_header``).
+
     Raises:
+        InvalidToken: the header names no published key, or another algorithm than the key's.
         jwt.InvalidTokenError: or one of its subclasses (``ExpiredSignatureError``, ``InvalidSignatureError``,
             ``InvalidAudienceError``, ``MissingRequiredClaimError``…), see
             https://pyjwt.readthedocs.io/en/stable/api.html#exceptions.
     """
+    key: Any = settings.jwt_secret
+    algorithms = settings.algorithms
+    if settings.signing_keys is not None:
+        key = key_for_header(jwt.get_unverified_header(token), settings.signing_keys.keys.verification_keys)
+        if key is None:
+            raise InvalidToken("the token's key (kid) is not one this issuer publishes")
+        algorithms = [key.algorithm_name]
     return jwt.decode(
         token,
-        settings.jwt_secret,
-        algorithms=settings.algorithms,
+        key,
+        algorithms=algorithms,
         audience=settings.audience,
         issuer=settings.issuer,
         leeway=settings.leeway,
