@@ -156,6 +156,13 @@ async def test_a_token_of_the_issuer_opens_the_resource(service, issuer_settings
     assert token in service.server.app[VERIFIED]
 
 
+async def test_requests_arriving_during_the_first_fetch_wait_for_it(service, issuer_settings):
+    tokens = [create_access_token(ALICE, issuer_settings) for _ in range(5)]
+    answers = await asyncio.gather(*(get(service, token) for token in tokens))
+    assert [status for status, _, _ in answers] == [200] * 5
+    assert service.server.app[JWKS].fetches == 1
+
+
 async def test_public_and_anonymous_and_malformed_requests_answer_like_the_app(service):
     response = await service.get("/")
     assert (response.status, await response.json()) == (200, {"service": "resource", "subject": None})

@@ -159,6 +159,12 @@ class JWKSCache:
         if should_refetch(key is not None, stale, self.clock(), self.last_fetch, self.settings.refetch_cooldown):
             await self.refresh()
             key = key_for_header(header, self.keys)
+        elif key is None and self._lock.locked():
+            # Another request's fetch is under way (the first requests after a start, or a new key): its
+            # result may hold this kid, so wait for it rather than refuse.
+            async with self._lock:
+                pass
+            key = key_for_header(header, self.keys)
         if key is not None:
             return key
         if not self.keys:
@@ -220,23 +226,27 @@ VERIFIED = web.AppKey("verified_tokens", TokenCache)
 SUBJECT = web.RequestKey("subject", int | None)  # type: ignore[arg-type]
 
 
+def verified_subject(token: str, app: web.Application) -> int | None:
+    """The user id of a token this service verified before and whose times still hold, else ``None``."""
+    settings = app[RESOURCE_SETTINGS]
+    if len(token) > settings.max_token_length:
+        raise InvalidToken(f"the token is longer than {settings.max_token_length} characters")
+    verified = app[VERIFIED].get(token, settings)  # type: ignore[arg-type]
+    return None if verified is None else verified.user_id
+
+
 async def verify_token(token: str, app: web.Application) -> int:
     """The user id of a token the issuer signed for this service, after every check.
 
-    Checks: length, ``typ`` (RFC 9068 §4), the key by ``kid`` with its algorithm (``JWKSCache.key_for``), then in
-    PyJWT the signature, ``iss``, ``aud``, ``exp``/``nbf``/``iat`` and the required claims. A verified token is
-    remembered (``token_cache``) so the next request with it skips the signature check.
+    Checks: ``typ`` (RFC 9068 §4), the key by ``kid`` with its algorithm (``JWKSCache.key_for``), then in PyJWT
+    the signature, ``iss``, ``aud``, ``exp``/``nbf``/``iat`` and the required claims. A verified token is
+    remembered (``token_cache``) so that ``verified_subject`` finds it next time without a signature check.
 
     Raises:
         InvalidToken: any check fails.
         KeysUnavailable: no keys and no issuer.
     """
     settings = app[RESOURCE_SETTINGS]
-    if len(token) > settings.max_token_length:
-        raise InvalidToken(f"the token is longer than {settings.max_token_length} characters")
-    verified = app[VERIFIED].get(token, settings)  # type: ignore[arg-type]
-    if verified is not None:
-        return verified.user_id
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as error:
@@ -275,7 +285,11 @@ async def resource_auth_middleware(request: web.Request, handler: Handler) -> we
     settings = request.app[RESOURCE_SETTINGS]
     try:
         token = bearer_token(request)
-        request[SUBJECT] = None if token is None else await verify_token(token, request.app)
+        subject = None if token is None else verified_subject(token, request.app)
+        # Only a token not verified before costs a coroutine (and maybe a fetch): most requests are hits.
+        if subject is None and token is not None:
+            subject = await verify_token(token, request.app)
+        request[SUBJECT] = subject
     except InvalidRequest as problem:
         raise bearer_error(web.HTTPBadRequest, "invalid_request", str(problem), settings) from None  # type: ignore[arg-type]
     except InvalidToken as problem:
