@@ -466,3 +466,15 @@ async def test_application_at_jwt_is_an_access_token_type_too(service, issuer_se
 async def test_a_long_or_malformed_token_is_refused(service):
     assert (await get(service, "a" * 5000))[0] == 401
     assert (await get(service, "a.b.c"))[0] == 401
+
+
+async def test_a_jwks_larger_than_one_chunk_is_read_whole(aiohttp_server, aiohttp_client, issuer_settings, ring):
+    async def jwks(request):
+        return web.json_response({**ring.keys.jwks, "padding": "p" * 40_000})  # other members are ignored
+
+    big = web.Application()
+    big.router.add_get("/jwks.json", jwks)
+    server = await aiohttp_server(big)
+    settings = resource_settings("", issuer_settings, jwks_uri=str(server.make_url("/jwks.json")))
+    client = await aiohttp_client(create_resource_app(settings))
+    assert (await get(client, create_access_token(ALICE, issuer_settings)))[0] == 200

@@ -183,15 +183,13 @@ class JWKSCache:
                 keys, lifetime = await self._fetch()
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, jwt.PyJWKSetError) as error:
                 self.failures += 1
-                logger.warning("JWKS fetch from %s failed (%s); keeping %d cached key(s)", *self._why(error))
+                uri, why, kept = self.settings.jwks_uri, type(error).__name__, len(self.keys)
+                logger.warning("JWKS fetch from %s failed (%s); keeping %d cached key(s)", uri, why, kept)
                 return
             if self.keys.keys() - keys.keys():
                 self.on_keys_removed()
             self.keys = keys
             self.fresh_until = self.last_fetch + lifetime
-
-    def _why(self, error: BaseException) -> tuple[str, str, int]:
-        return self.settings.jwks_uri, type(error).__name__, len(self.keys)
 
     async def _fetch(self) -> tuple[dict[str, jwt.PyJWK], float]:
         if self.session is None:
@@ -201,9 +199,11 @@ class JWKSCache:
         async with self.session.get(self.settings.jwks_uri, timeout=timeout, allow_redirects=False) as response:
             if response.status != 200:
                 raise aiohttp.ClientResponseError(response.request_info, (), status=response.status)
-            body = await response.content.read(MAX_JWKS_BYTES + 1)
-            if len(body) > MAX_JWKS_BYTES:
-                raise ValueError(f"the JWK Set is larger than {MAX_JWKS_BYTES} bytes")
+            body = bytearray()
+            async for chunk in response.content.iter_chunked(8192):
+                body += chunk
+                if len(body) > MAX_JWKS_BYTES:
+                    raise ValueError(f"the JWK Set is larger than {MAX_JWKS_BYTES} bytes")
             document = json.loads(body)
             keys = usable_keys(document, self.settings.algorithms)
             return keys, max_age(response.headers.get(hdrs.CACHE_CONTROL), self.settings.jwks_max_age)
@@ -295,7 +295,7 @@ async def resource_auth_middleware(request: web.Request, handler: Handler) -> we
     except InvalidToken as problem:
         raise bearer_error(web.HTTPUnauthorized, "invalid_token", str(problem), settings) from None  # type: ignore[arg-type]
     except KeysUnavailable as problem:
-        retry = {hdrs.RETRY_AFTER: str(max(1, round(settings.refetch_cooldown)))}
+        retry = {"Retry-After": str(max(1, round(settings.refetch_cooldown)))}
         raise json_error(
             web.HTTPServiceUnavailable, "temporarily_unavailable", str(problem), headers=retry
         ) from None
