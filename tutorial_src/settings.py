@@ -75,8 +75,9 @@ class Settings:
     argon2_time_cost: int = 2
     argon2_memory_cost: int = 19 * 1024
     argon2_parallelism: int = 1
-    signing_keys: KeyRing | None = None
-    jwks_max_age: int = 300
+    # Not in the repr: notebooks 01-06 show the repr of HMAC settings, which these fields do not concern.
+    signing_keys: KeyRing | None = field(default=None, repr=False)
+    jwks_max_age: int = field(default=300, repr=False)
 
     def __post_init__(self) -> None:
         if self.signing_keys is not None or self.jwt_algorithm in ASYMMETRIC_ALGORITHMS:
