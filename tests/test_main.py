@@ -35,7 +35,7 @@ def wait_until_ready(url: str, process: subprocess.Popen, timeout: float = READY
         try:
             requests.get(url, timeout=2).close()
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or still starting (gunicorn)
             time.sleep(0.2)
     raise AssertionError(f"the server did not answer within {timeout} s")
 
