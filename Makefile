@@ -130,12 +130,14 @@ site: $(SITE_STAMP)
 clean:
 	rm -rf build .pytest_cache .hypothesis *.egg-info
 
-# What authentication costs: public vs protected route throughput and per-operation costs (benchmarks/).
+# What authentication costs: public vs protected route throughput and per-operation costs (benchmarks/); then
+# sign/verify per algorithm and the resource service's ratio with --callgrind (keys_cost.py, notebook 09).
 # Options: make bench BENCH_ARGS="--rounds 7 --duration 3 --no-cache"
 # Noise-free instruction counts under valgrind: make bench BENCH_ARGS=--callgrind
 BENCH_ARGS ?=
 bench: install
 	$(BIN)/python benchmarks/auth_cost.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/keys_cost.py $(filter --callgrind,$(BENCH_ARGS))
 
 # The server under abuse (issue 16): gzip bombs, abandoned logins, slow bodies and headers, attempt limits, each
 # figure beside its threshold. A measurement, not a test: run it on a quiet machine, more than once.

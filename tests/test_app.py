@@ -28,7 +28,7 @@ def test_create_app_is_build_app_with_the_package_parts(settings, users):
     assert list(app.middlewares) == list(built.middlewares) == [error_middleware, auth_middleware]
     # The demo app composes notebook 06's layer in front of the same auth middleware.
     layered = create_app(settings, users)
-    assert list(layered.middlewares)[0] is error_middleware
+    assert next(iter(layered.middlewares)) is error_middleware
     assert list(layered.middlewares)[1] is not auth_middleware
     assert len(layered.middlewares) == 2
     assert (

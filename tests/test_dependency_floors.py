@@ -1,8 +1,8 @@
 """The tokens that set pyproject.toml's PyJWT floor: older releases raise on them, and the app answered 500.
 
 PyJWT 2.11-2.13 let ``RecursionError`` out of a header nested deeper than the JSON parser's recursion limit (a
-3.2 KB token, no key needed); 2.14 still did for such a payload (which needs the key). ``make test-lowest`` runs these against the lowest allowed
-versions, so a floor that stops holding fails here. aiohttp's floor is held by the hostile corpus's
+3.2 KB token, no key needed); 2.14 still did for such a payload (which needs the key). ``make test-lowest`` runs
+these against the lowest allowed versions, so a floor that stops holding fails here. aiohttp's floor is held by the hostile corpus's
 ``get-user-trailing-space`` case (3.14.0-3.14.3 kept the space that ends a header value).
 """
 

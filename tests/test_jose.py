@@ -37,7 +37,12 @@ def test_signing_input_is_two_segments(header, payload):
     assert (b64url_decode(first), b64url_decode(second)) == (header, payload)
 
 
-@given(st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=8), max_size=4))
+# Not "iss": PyJWT refuses to encode a non-string issuer (TypeError, jpadilla/pyjwt#1039).
+@given(
+    st.dictionaries(
+        st.text(max_size=8).filter(lambda name: name != "iss"), st.integers() | st.text(max_size=8), max_size=4
+    )
+)
 def test_pyjwt_tokens_verify_by_hand_and_hand_signatures_match(claims):
     token = jwt.encode(claims, KEY, algorithm="HS256")
     assert hs256_verify(token, KEY)

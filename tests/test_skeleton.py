@@ -230,6 +230,8 @@ def test_the_setup_check_leads_into_the_series_and_no_lesson_links_back(tmp_path
     )
     assert nav_markdown(first, series) == nav_markdown(first, [first, second])
     assert nav_markdown(first, series).startswith("[Index of the series]")
+
+
 # --- central exercises: the stuck cell -----------------------------------------------------------------------
 
 STUCK = "# from tutorial_src.login import login  # ← stuck? uncomment this line to use the reference and go on"

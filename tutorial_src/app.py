@@ -14,6 +14,7 @@ from .models import UserStore
 from .routes import Guard, setup_routes
 from .settings import Settings
 from .token_cache import add_token_cache
+from .wellknown import setup_wellknown
 
 
 def build_app(
@@ -56,6 +57,7 @@ def build_app(
     app[SETTINGS] = settings
     app[USERS] = users if users is not None else demo_user_store(settings)
     setup_routes(app, login_handler=login_handler, login_required=login_required, admin_required=admin_required)
+    setup_wellknown(app)
     setup_abuse_limits(app)
     return app
 

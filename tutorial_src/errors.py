@@ -31,3 +31,7 @@ class UnsupportedScheme(TutorialError, ValueError):
 
 class InvalidToken(TutorialError, ValueError):
     """The bearer token failed a check (RFC 6750 §3.1 ``invalid_token``); the message says which."""
+
+
+class KeysUnavailable(TutorialError):
+    """A resource service has no issuer key yet and cannot fetch one (it answers 503)."""

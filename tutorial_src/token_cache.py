@@ -7,7 +7,6 @@ docs/design.md, "The token cache".
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import threading
 import time

@@ -12,6 +12,8 @@ from typing import Any
 
 import jwt
 
+from .errors import InvalidToken
+from .keyset import KeySet, key_for_header
 from .models import User
 from .settings import Settings
 
@@ -49,6 +51,11 @@ def create_access_token(user: User, settings: Settings, *, now: datetime | None 
         "aud": settings.audience,
         "jti": uuid.uuid4().hex,
     }
+    if settings.signing_keys is not None:
+        # RFC 9068 §2.1: an access token's type is "at+jwt"; the kid tells verifiers which key (RFC 7515 §4.1.4).
+        key = settings.signing_keys.keys.current
+        headers = {"kid": key.kid, "typ": "at+jwt"}
+        return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers)
     return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
 
 
@@ -63,15 +70,43 @@ def decode_access_token(token: str, settings: Settings) -> dict[str, Any]:
     Returns:
         The claims, e.g. ``{"sub": "1", "iat": 1700000000, "exp": 1700000900, "iss": …, "aud": …, "jti": …}``.
 
+    With ``settings.signing_keys`` (notebook 09) ``decode_with_key_set`` verifies instead.
+
     Raises:
         jwt.InvalidTokenError: or one of its subclasses (``ExpiredSignatureError``, ``InvalidSignatureError``,
             ``InvalidAudienceError``, ``MissingRequiredClaimError``…), see
             https://pyjwt.readthedocs.io/en/stable/api.html#exceptions.
     """
+    if settings.signing_keys is not None:
+        return decode_with_key_set(token, settings, settings.signing_keys.keys)
     return jwt.decode(
         token,
         settings.jwt_secret,
         algorithms=settings.algorithms,
+        audience=settings.audience,
+        issuer=settings.issuer,
+        leeway=settings.leeway,
+        options={"require": REQUIRED_CLAIMS},
+    )
+
+
+def decode_with_key_set(token: str, settings: Settings, keys: KeySet) -> dict[str, Any]:
+    """Verify an access token signed with one of the published ``keys`` and return its claims.
+
+    The key is the one the header's ``kid`` names, with that key's own algorithm (``keyset.key_for_header``,
+    RFC 8725 §3.1 and §3.10); the claims are checked as in ``decode_access_token``.
+
+    Raises:
+        InvalidToken: the header names no published key, or another algorithm than the key's.
+        jwt.InvalidTokenError: as ``decode_access_token``.
+    """
+    key = key_for_header(jwt.get_unverified_header(token), keys.verification_keys)
+    if key is None:
+        raise InvalidToken("the token's key (kid) is not one this issuer publishes")
+    return jwt.decode(
+        token,
+        key,
+        algorithms=[key.algorithm_name],
         audience=settings.audience,
         issuer=settings.issuer,
         leeway=settings.leeway,

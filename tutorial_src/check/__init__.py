@@ -1,6 +1,6 @@
 """Exercise checkers: ``from tutorial_src import check`` then ``check.<exercise>(answer)`` in a notebook.
 
-Each notebook's checkers live in their own module (``nb01`` … ``nb06``) and are re-exported here.
+Each notebook's checkers live in their own module (``nb01`` … ``nb09``) and are re-exported here.
 """
 
 from ._core import NOT_YET_PREFIX, PASSED_PREFIX, CheckResult
@@ -20,6 +20,7 @@ from .nb05 import (
     weak_secret_lab,
 )
 from .nb06 import HIT_CHECK_MENU, bounded_put, checks_on_hit
+from .nb09 import key_for_header, should_refetch
 
 __all__ = [
     "DEFENCE_CHOICES",
@@ -40,6 +41,7 @@ __all__ = [
     "hs256_signature",
     "hs256_verification",
     "jwk_header_lab",
+    "key_for_header",
     "kid_path_lab",
     "load_user",
     "login_lab",
@@ -48,6 +50,7 @@ __all__ = [
     "name_the_defence",
     "owner_or_admin_decorator",
     "parse_bearer",
+    "should_refetch",
     "unverified_lab",
     "weak_secret_lab",
 ]

@@ -28,7 +28,7 @@ from typing import Any
 
 import aiohttp
 import jwt
-from aiohttp import hdrs, web
+from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from yarl import URL
