@@ -221,10 +221,12 @@ def phase_abandoned(server: Server, count: int = 300) -> list[str]:
     time.sleep(0.5)
     before = server.cpu()
     start = time.perf_counter()
-    threads = [
-        threading.Thread(target=lambda part=part: [abandon_login(server.port, i) for i in part])
-        for part in (range(k, count, 4) for k in range(4))
-    ]
+
+    def abandon_all(part: range) -> None:
+        for i in part:
+            abandon_login(server.port, i)
+
+    threads = [threading.Thread(target=abandon_all, args=(range(k, count, 4),)) for k in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:

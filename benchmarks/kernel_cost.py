@@ -15,6 +15,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any, cast
 
 import nbformat
 import psutil
@@ -49,7 +50,8 @@ def measure(path: Path) -> dict[str, float]:
     )
 
     def read_kernel(**_: object) -> None:
-        kernel = psutil.Process(client.km.provisioner.process.pid)
+        # The local provisioner's kernel process (nbclient starts kernels locally here).
+        kernel = psutil.Process(cast(Any, client.km).provisioner.process.pid)
         processes = [kernel, *kernel.children(recursive=True)]
         times = [p.cpu_times() for p in processes]
         figures["cpu_s"] = sum(t.user + t.system + t.children_user + t.children_system for t in times)

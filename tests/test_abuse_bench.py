@@ -11,6 +11,7 @@ import pytest
 from notebook_helpers import ROOT
 
 _spec = importlib.util.spec_from_file_location("abuse_bench", ROOT / "benchmarks" / "abuse.py")
+assert _spec is not None and _spec.loader is not None
 abuse = importlib.util.module_from_spec(_spec)
 sys.modules["abuse_bench"] = abuse  # dataclasses look their module up there
 _spec.loader.exec_module(abuse)

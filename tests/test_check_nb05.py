@@ -8,6 +8,7 @@ import base64
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 
 import jwt
 import pytest
@@ -141,7 +142,7 @@ def _seen_with(seen, claims, signature=None, padded=False):
     return f"{header_segment}.{segment}.{old_signature if signature is None else signature}"
 
 
-RIGHT = {
+RIGHT: dict[str, list[Callable[..., str]]] = {
     "unverified": [unverified_with_pyjwt, unverified_by_hand, none_with_pyjwt],
     "alg_none": [none_with_pyjwt, none_in_capitals],
     "weak_secret": [weak_with_pyjwt, weak_by_hand_as_admin_flag],
@@ -227,7 +228,8 @@ WRONG = {
             lambda claims: f"{_padded_segment({'alg': 'none', 'typ': 'JWT'})}.{_segment(claims)}.",
             "'=' in the token",
         ),
-        (lambda claims: forge_token(["alg", "none"], claims), "must each be a JSON object"),
+        # A list header on purpose: the mistake under test.
+        (lambda claims: forge_token(["alg", "none"], claims), "must each be a JSON object"),  # type: ignore[arg-type]
         (lambda claims: forge_token({"alg": "none"}, {}), "not the admin"),
         (lambda claims: forge_token({"alg": "none"}, {**claims, "sub": "1"}), "not the admin"),
         (lambda claims: forge_token({"alg": "none"}, {**claims, "sub": 2}), "sub must be the string"),
@@ -281,7 +283,10 @@ WRONG = {
         ),
         (
             lambda issued, words: forge_token(
-                read_token(issued)[0], {**read_token(issued)[1], "sub": "2"}, crack_hs256(issued, words)
+                # crack_hs256's (secret, tries) pair where the key goes: the mistake under test.
+                read_token(issued)[0],
+                {**read_token(issued)[1], "sub": "2"},
+                crack_hs256(issued, words),  # type: ignore[arg-type]
             ),
             "TypeError",
         ),

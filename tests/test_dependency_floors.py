@@ -2,8 +2,8 @@
 
 PyJWT 2.11-2.13 let ``RecursionError`` out of a header nested deeper than the JSON parser's recursion limit (a
 3.2 KB token, no key needed); 2.14 still did for such a payload (which needs the key). ``make test-lowest`` runs
-these against the lowest allowed versions, so a floor that stops holding fails here. aiohttp's floor is held by the hostile corpus's
-``get-user-trailing-space`` case (3.14.0-3.14.3 kept the space that ends a header value).
+these against the lowest allowed versions, so a floor that stops holding fails here. aiohttp's floor is held by
+the hostile corpus's ``get-user-trailing-space`` case (3.14.0-3.14.3 kept the space that ends a header value).
 """
 
 from __future__ import annotations

@@ -32,8 +32,12 @@ def edited(name: str, bodies: dict[str, str]) -> nbformat.NotebookNode:
         ]
         indented = "\n".join(f"    {line}" if line else "" for line in body.strip("\n").splitlines())
         # The region of that function: a cell may define several (signed_in_user, then login_required).
-        start = re.search(rf"^(async )?def {function}\(", cell.source, re.M).start()
-        cell.source = cell.source[:start] + REGION.sub(lambda _, text=indented: text, cell.source[start:], count=1)
+        definition = re.search(rf"^(async )?def {function}\(", cell.source, re.M)
+        assert definition is not None
+        start = definition.start()
+        cell.source = cell.source[:start] + REGION.sub(
+            indented.replace("\\", "\\\\"), cell.source[start:], count=1
+        )
     NotebookClient(
         nb, timeout=300, allow_errors=True, kernel_manager_class=CurrentEnvKernelManager,
         resources={"metadata": {"path": str(NOTEBOOK_DIR)}},

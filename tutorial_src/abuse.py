@@ -210,7 +210,8 @@ async def login_guard(request: web.Request, handler: Handler) -> web.StreamRespo
 
 def _error_code(exc: web.HTTPException) -> str | None:
     try:
-        return json.loads(exc.text or "").get("error")
+        code = json.loads(exc.text or "").get("error")
+        return code if isinstance(code, str) else None
     except (ValueError, AttributeError):
         return None
 

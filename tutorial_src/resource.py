@@ -223,7 +223,7 @@ RESOURCE_SETTINGS = web.AppKey("resource_settings", ResourceSettings)
 JWKS = web.AppKey("jwks", JWKSCache)
 VERIFIED = web.AppKey("verified_tokens", TokenCache)
 #: The subject (user id) of the request's verified token, or ``None`` without one.
-SUBJECT = web.RequestKey("subject", int | None)  # type: ignore[arg-type]
+SUBJECT = web.RequestKey[int | None]("subject")
 
 
 def verified_subject(token: str, app: web.Application) -> int | None:
