@@ -121,7 +121,7 @@ def hostile_requests(port: int) -> str:
     """Send every way a credential could reach a log; the access token they carry."""
     url = f"http://127.0.0.1:{port}"
     login = requests.post(f"{url}/login", json={"email": ALICE_EMAIL, "password": ALICE_PASSWORD}, timeout=30)
-    token = login.json()["token"]
+    token = login.json()["access_token"]
     # One illegal byte in the Authorization line: aiohttp's parser refuses it and logs the raw header.
     for credential in (token, REFRESH_TOKEN):
         answer = exchange(

@@ -314,11 +314,14 @@ async def test_a_bad_token_is_ignored_on_a_public_handler(client):
     assert (await response.json())["user"] is None
 
 
-async def test_another_scheme_is_refused_even_on_a_public_handler(client):
-    # Credentials the server cannot read are not silently ignored: the client learns the right form.
-    response = await client.get("/", headers={"Authorization": "Basic YWxpY2U6c2VjcmV0"})
+async def test_another_scheme_is_refused_on_a_guarded_handler_and_ignored_on_a_public_one(client):
+    # A guarded route tells the client the right form: 401 with the bare challenge (RFC 6750 §3.1).
+    response = await client.get("/get-user", headers={"Authorization": "Basic YWxpY2U6c2VjcmV0"})
     assert response.status == 401
     assert response.headers["WWW-Authenticate"] == REALM
+    # A public route serves it as anonymous (abuse.ignore_stale_credentials, docs/design.md "Stale credentials").
+    response = await client.get("/", headers={"Authorization": "Basic YWxpY2U6c2VjcmV0"})
+    assert response.status == 200
 
 
 # --- parse_bearer

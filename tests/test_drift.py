@@ -26,7 +26,9 @@ MODULE_TAG = "module:"
 #: vulnerable twin that kept the name of the app function it weakens would be listed here, with the reason.
 DELIBERATE_TWINS: dict[str, frozenset[str]] = {
     # The `python -m` entry point of each runnable module is called main, by convention.
-    "main": frozenset({"tutorial_src.__main__", "tutorial_src.lab.setupcheck"}),
+    "main": frozenset(
+        {"tutorial_src.__main__", "tutorial_src.keyset", "tutorial_src.resource", "tutorial_src.lab.setupcheck"}
+    ),
 }
 
 

@@ -56,7 +56,7 @@ def issuer(tmp_path_factory):
 def log_in(url: str) -> str:
     email, password, _ = DEMO_USERS[0]
     body = requests.post(f"{url}/login", json={"email": email, "password": password}, timeout=30).json()
-    return body.get("access_token") or body["token"]
+    return body["access_token"]
 
 
 def test_the_banner_says_the_keys_are_ephemeral_and_names_the_kid(issuer):

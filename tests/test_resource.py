@@ -170,7 +170,12 @@ async def test_public_and_anonymous_and_malformed_requests_answer_like_the_app(s
     assert response.status == 401
     assert (await response.json())["error"] == "authentication_required"
     assert response.headers["WWW-Authenticate"] == 'Bearer realm="jwt-tutorial"'
+    # RFC 6750 §3.1: another scheme carries no Bearer credentials: 401 and the bare challenge, as in the app.
     response = await service.get("/resource", headers={"Authorization": "Basic abc"})
+    assert response.status == 401
+    assert (await response.json())["error"] == "authentication_required"
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="jwt-tutorial"'
+    response = await service.get("/resource", headers={"Authorization": "Bearer a b"})
     assert response.status == 400
     assert (await response.json())["error"] == "invalid_request"
     assert 'error="invalid_request"' in response.headers["WWW-Authenticate"]

@@ -65,7 +65,7 @@ async def test_discovery_names_the_issuer_and_the_jwks_uri(issuer, settings):
 async def test_a_token_from_login_verifies_with_the_published_jwks_alone(issuer, settings):
     login = await issuer.post("/login", json={"email": ALICE[0], "password": ALICE[1]})
     body = await login.json()
-    token = body.get("access_token") or body["token"]
+    token = body["access_token"]
     header = jwt.get_unverified_header(token)
     assert header["typ"] == "at+jwt" and header["alg"] == settings.jwt_algorithm
     jwks = jwt.PyJWKSet.from_dict(await (await issuer.get("/.well-known/jwks.json")).json(content_type=None))

@@ -151,12 +151,7 @@ async def login_guard(request: web.Request, handler: Handler) -> web.StreamRespo
     """
     if not _is_login(request):
         return await handler(request)
-    try:
-        email, _ = await read_credentials(request)  # aiohttp keeps the body: the handler reads it again for free
-    except web.HTTPException:
-        # A body no login can use: no password to guess with, so nothing to count; the handler answers it (a
-        # notebook's server answers with the notebook's own login).
-        return await handler(request)
+    email, _ = await read_credentials(request)  # aiohttp keeps the body: the handler reads it again for free
     settings = request.app[SETTINGS]
     attempts = request.app[LOGIN_ATTEMPTS]
     # One key for the email whether or not it has an account: the limit says nothing about which emails exist.
