@@ -75,3 +75,49 @@ def test_cli_prints_the_table_and_reports_a_doc_without_a_block(series, tmp_path
     doc.write_text("No block.\n", encoding="utf-8")
     assert lesson.main(["timings", "--write", str(doc), *map(str, series)]) == 1
     assert "plain.md: no '<!-- timings:start" in capsys.readouterr().err
+
+
+def test_count_words_reads_what_the_student_edition_shows():
+    markdown = (
+        "## 1. Two words\n\nRFC 7519 says `jwt.decode` isn't base64url-encoded.\n\n"
+        "```mermaid\nsequenceDiagram\n  A->>B: not counted\n```\n"
+        "<details><summary>Hint 1</summary>\n\nCount me.\n</details>\n"
+        "<details><summary>Solution</summary>\n\nnot counted\n</details>\n"
+        "### BEGIN SOLUTION\nnot counted either\n### END SOLUTION\n"
+    )
+    # 1 Two words / RFC 7519 says jwt.decode isn't base64url-encoded / Hint 1 Count me / Your answer here
+    assert lesson.count_words(markdown) == 3 + 6 + 4 + 3
+
+
+def test_reading_counts_words_code_and_exercises(series):
+    first = lesson.reading(series[0])
+    assert first.exercises == 2
+    assert first.code_cells == sum(1 for c in lesson_cells("01") if c.cell_type == "code") - 2
+    assert first.words > 0
+    assert first.reading_minutes == first.words / lesson.READING_WPM
+
+
+def test_teaching_minutes_are_rounded_up_to_five():
+    def minutes(words, cells, lines):
+        return lesson.Reading(ROOT, words, cells, lines, 0).teaching_minutes
+
+    assert minutes(0, 0, 0) == 5  # the minute of running alone
+    assert minutes(175 * 4, 0, 0) == 5  # 4 + 1
+    assert minutes(175 * 4 + 1, 0, 0) == 10
+    assert minutes(175 * 10, 4, 40) == 15  # 10 + 1 + 2 + 1
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_each_notebooks_teaching_minutes_follow_the_count(path):
+    counted = lesson.reading(path).teaching_minutes
+    assert read_lesson(path).teaching == counted, (
+        f"{path.name}: the title cell says {read_lesson(path).teaching} min of teaching, the count "
+        f"(python -m authoring.lesson words) {counted}: see docs/authoring.md, Timings"
+    )
+
+
+def test_cli_prints_the_counts(series, capsys):
+    assert lesson.main(["words", *map(str, series)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split()[:3] == ["notebook", "words", "read"]
+    assert [line.split()[0] for line in out[1:]] == ["01-lesson.ipynb", "02-lesson.ipynb", "total"]

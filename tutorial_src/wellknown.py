@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from .keys import SETTINGS
+from .routes import public_route
 
 JWKS_PATH = "/.well-known/jwks.json"
 DISCOVERY_PATH = "/.well-known/openid-configuration"
@@ -44,5 +45,5 @@ async def openid_configuration(request: web.Request) -> web.Response:
 def setup_wellknown(app: web.Application) -> None:
     """Add both routes when the app signs with a key ring; with a shared secret there is nothing to publish."""
     if app[SETTINGS].signing_keys is not None:
-        app.router.add_get(JWKS_PATH, jwks)
-        app.router.add_get(DISCOVERY_PATH, openid_configuration)
+        app.router.add_get(JWKS_PATH, public_route(jwks))
+        app.router.add_get(DISCOVERY_PATH, public_route(openid_configuration))
