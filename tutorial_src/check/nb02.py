@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import requests
+from aiohttp import web
 
 from ..app import build_app
 from ..errors import InvalidToken
@@ -25,7 +26,16 @@ from ..models import User, UserStore
 from ..settings import Settings, fast_test_settings
 from ..tokens import create_access_token
 from ._core import Case, CheckResult, describe_exception, not_yet, raises, returns, run_cases, safe_repr
-from ._lab import Step, bare_challenge, challenge_with_error, header_absent, json_body, run_lab
+from ._lab import (
+    _NOTES,
+    MISSING_RETURN,
+    Step,
+    bare_challenge,
+    challenge_with_error,
+    header_absent,
+    json_body,
+    run_lab,
+)
 
 __all__ = [
     "MALFORMED_HEADERS",
@@ -231,6 +241,9 @@ def auth_middleware_steps(bench: _Bench) -> list[Step]:
         refused("alice's token with no scheme", {"Authorization": bench.token}, 401, "authentication_required",
                 bare, SCHEME_HINT),
         refused("'Bearer' alone", {"Authorization": "Bearer"}, 400, "invalid_request", malformed, MALFORMED_HINT),
+        refused("an empty Authorization header", {"Authorization": ""}, 400, "invalid_request", malformed,
+                "a header that is there but empty is not an absent one: test `is None`, not truthiness; "
+                + MALFORMED_HINT),
         refused("two tokens, 'Bearer <token> <token>'", {"Authorization": f"Bearer {bench.token} {bench.token}"},
                 400, "invalid_request", malformed, MALFORMED_HINT),
         refused("two Authorization headers", [("Authorization", f"Bearer {bench.token}")] * 2, 400,
@@ -247,6 +260,31 @@ def auth_middleware_steps(bench: _Bench) -> list[Step]:
         Step("'Token x' on the public GET /", "GET", "/", 200, headers={"Authorization": "Token x"},
              check=_hello(None), hint=STALE_HINT),
     ]  # fmt: skip
+
+
+def _watched(answer: Any) -> Any:
+    """``answer`` with a look at what it returns: what aiohttp would only log without context becomes a note."""
+
+    @web.middleware
+    async def watched(request: web.Request, handler: Any) -> web.StreamResponse:
+        result = await answer(request, handler)
+        notes: list[str] = request.app[_NOTES]
+        if inspect.iscoroutine(result):
+            result.close()  # no "never awaited" warning
+            notes.append("the middleware returned the handler's coroutine: write `return await handler(request)`")
+            raise web.HTTPInternalServerError()
+        if getattr(result, "__http_exception__", False):
+            notes.append(
+                "the middleware returned an HTTP error instead of raising it: write `raise bearer_error(…)`, "
+                "not `return …`"
+            )
+            raise result
+        if result is None:
+            notes.append(MISSING_RETURN + " (`return await handler(request)`)")
+            raise web.HTTPInternalServerError()
+        return result
+
+    return watched
 
 
 def auth_middleware_lab(answer: Any) -> CheckResult:
@@ -274,7 +312,7 @@ def auth_middleware_lab(answer: Any) -> CheckResult:
         )
     bench = _Bench()
     try:
-        app = build_app(bench.settings, bench.users, auth_middleware=answer)
+        app = build_app(bench.settings, bench.users, auth_middleware=_watched(answer))
     except Exception as error:
         return not_yet(f"building the app with auth_middleware raised {describe_exception(error)}")
     summary = (
