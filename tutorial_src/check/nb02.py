@@ -126,7 +126,7 @@ def load_user(answer: Callable[[dict[str, Any], UserStore], User]) -> CheckResul
     return run_cases(answer, cases, "deleted, unknown and odd subjects are refused with InvalidToken.")
 
 
-class _Bench:
+class _MiddlewareBench:
     """The lab's settings (not the notebook's: a hard-coded secret, realm or issuer shows), users and tokens.
 
     alice (id 1) is a user, boss (id 2) an admin; bob (id 3) was deleted after his token was issued.
@@ -168,7 +168,7 @@ def _hello(email: str | None) -> Callable[[requests.Response, Mapping[str, reque
     return check
 
 
-def _is(user: User) -> Callable[[requests.Response, Mapping[str, requests.Response]], str | None]:
+def _names(user: User) -> Callable[[requests.Response, Mapping[str, requests.Response]], str | None]:
     def check(response: requests.Response, earlier: Mapping[str, requests.Response]) -> str | None:
         body = json_body(response)
         email = body.get("email") if isinstance(body, dict) else None
@@ -205,7 +205,7 @@ STALE_HINT = (
 )
 
 
-def auth_middleware_steps(bench: _Bench) -> list[Step]:
+def auth_middleware_steps(bench: _MiddlewareBench) -> list[Step]:
     """The requests of the middleware lab: public ``/``, ``/get-user`` (login_required), ``/admin/users``."""
     realm = bench.settings.realm
     bare = (bare_challenge(realm),)
@@ -224,7 +224,7 @@ def auth_middleware_steps(bench: _Bench) -> list[Step]:
         Step("no Authorization header", "GET", "/", 200, check=_hello(None), hint=ANONYMOUS_HINT),
         Step("no Authorization header", "GET", "/get-user", 401, "authentication_required", expect_headers=bare,
              hint=ANONYMOUS_HINT),
-        Step("alice's token", "GET", "/get-user", 200, headers=bearer(bench.token), check=_is(bench.alice),
+        Step("alice's token", "GET", "/get-user", 200, headers=bearer(bench.token), check=_names(bench.alice),
              expect_headers=(header_absent("WWW-Authenticate"),), hint=TOKEN_HINT),
         Step("alice's token", "GET", "/", 200, headers=bearer(bench.token), check=_hello(bench.alice.email),
              hint=TOKEN_HINT),
@@ -233,9 +233,9 @@ def auth_middleware_steps(bench: _Bench) -> list[Step]:
         Step("alice's token, not an admin", "GET", "/admin/users", 403, "insufficient_scope",
              headers=bearer(bench.token), hint=TOKEN_HINT),
         Step("alice's token after two spaces, 'Bearer  <token>'", "GET", "/get-user", 200,
-             headers={"Authorization": f"Bearer  {bench.token}"}, check=_is(bench.alice), hint=SPACES_HINT),
+             headers={"Authorization": f"Bearer  {bench.token}"}, check=_names(bench.alice), hint=SPACES_HINT),
         Step("a lower-case scheme, 'bearer <token>'", "GET", "/get-user", 200,
-             headers={"Authorization": f"bearer {bench.token}"}, check=_is(bench.alice), hint=SPACES_HINT),
+             headers={"Authorization": f"bearer {bench.token}"}, check=_names(bench.alice), hint=SPACES_HINT),
         refused("another scheme, 'Token x'", {"Authorization": "Token x"}, 401, "authentication_required", bare,
                 SCHEME_HINT),
         refused("alice's token with no scheme", {"Authorization": bench.token}, 401, "authentication_required",
@@ -310,7 +310,7 @@ def auth_middleware_lab(answer: Any) -> CheckResult:
             "put @web.middleware on the line above `async def auth_middleware`: without it aiohttp takes the "
             "function for an old-style middleware factory, called with (app, handler)"
         )
-    bench = _Bench()
+    bench = _MiddlewareBench()
     try:
         app = build_app(bench.settings, bench.users, auth_middleware=_watched(answer))
     except Exception as error:
