@@ -17,7 +17,7 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import requests
 from aiohttp import hdrs, web
@@ -220,16 +220,17 @@ def _send(http: requests.Session, base: str, step: Step) -> requests.Response:
         options["json"] = step.json
     elif step.data is not None:
         options["data"] = step.data
+    url = base + step.path
     pairs = list(step.headers.items()) if isinstance(step.headers, Mapping) else list(step.headers)
-    prepared = http.prepare_request(requests.Request(step.method, base + step.path, **options))
+    prepared = http.prepare_request(requests.Request(step.method, url, **options))
     # requests keeps one value per header name; urllib3's HTTPHeaderDict sends a repeated header as it is.
-    headers = HTTPHeaderDict({name: value for name, value in prepared.headers.items()})
+    headers = HTTPHeaderDict(cast(Mapping[str, str], prepared.headers))
     for name in {name.lower() for name, _ in pairs}:
         headers.discard(name)
     for name, value in pairs:
         headers.add(name, value)
     prepared.headers = headers  # type: ignore[assignment]
-    environment = http.merge_environment_settings(prepared.url, {}, None, None, None)  # as Session.request does
+    environment = http.merge_environment_settings(url, {}, None, None, None)  # as Session.request does
     return http.send(prepared, timeout=REQUEST_TIMEOUT, allow_redirects=False, **environment)
 
 
