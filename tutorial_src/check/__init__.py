@@ -26,7 +26,7 @@ from .nb05 import (
     unverified_lab,
     weak_secret_lab,
 )
-from .nb06 import HIT_CHECK_MENU, bounded_put, checks_on_hit
+from .nb06 import HIT_CHECK_MENU, bounded_put, checks_on_hit, token_cache_lab
 from .nb09 import key_for_header, should_refetch
 
 __all__ = [
@@ -59,6 +59,7 @@ __all__ = [
     "owner_or_admin_decorator",
     "parse_bearer",
     "should_refetch",
+    "token_cache_lab",
     "unverified_lab",
     "weak_secret_lab",
 ]

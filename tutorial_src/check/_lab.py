@@ -135,6 +135,8 @@ class Step:
     ``error`` is the JSON ``error`` code a refusal must carry (``None``: the answer is a success).
     ``check(response, earlier)`` looks further at the answer (``earlier`` maps each earlier step's ``name`` to
     its response) and returns what is wrong, or ``None``. ``hint`` is added to the verdict when this step fails.
+    ``before()`` runs just before the request: it changes the world the server sees (deletes a user, moves a
+    clock).
     """
 
     description: str
@@ -149,6 +151,7 @@ class Step:
     check: Callable[[requests.Response, Mapping[str, requests.Response]], str | None] | None = None
     hint: str | None = None
     name: str | None = None
+    before: Callable[[], None] | None = None
 
     @property
     def expected(self) -> str:
@@ -273,6 +276,8 @@ def _run_steps(
         recorder.clear()
         app[_NOTES].clear()
         where = f"request {number} of {len(steps)} ({step.description}: {step.method} {step.path})"
+        if step.before is not None:
+            step.before()
         try:
             response = _send(http, base, step)
         except requests.Timeout:
