@@ -1,5 +1,5 @@
-"""The server a notebook starts runs that notebook's code: edit the central function of notebooks 01, 02 and 03,
-run the notebook, and every answer of its server that depends on that function changes (and no other)."""
+"""The server a notebook starts runs that notebook's code: edit the central function of notebooks 01, 02, 03 and
+06, run the notebook, and every answer of its server that depends on that function changes (and no other)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def output_of(nb: nbformat.NotebookNode, marker: str) -> str:
 def shipped():
     return {
         name: nbformat.read(NOTEBOOK_DIR / name, as_version=4)
-        for name in ("01-login.ipynb", "02-middleware.ipynb", "03-decorator.ipynb")
+        for name in ("01-login.ipynb", "02-middleware.ipynb", "03-decorator.ipynb", "06-cost.ipynb")
     }
 
 
@@ -205,3 +205,54 @@ def test_editing_the_middleware_changes_every_answer_of_notebook_02_that_depends
     # What it cannot read goes on as a stranger: login_required's 401 instead of the middleware's refusal.
     for attempt in ("user deleted after login", "another scheme (Basic)", "Bearer alone"):
         assert rows[attempt][:2] == ["401", "`authentication_required`"], (attempt, rows[attempt])
+
+
+NO_CACHE = """
+return auth_middleware
+"""
+# Remembers the User object of a hit instead of finding the user again: a deleted user stays signed in.
+KEEPS_THE_USER = """
+users_seen = {}
+
+@web.middleware
+async def cached_auth_middleware(request, handler):
+    cache, settings = request.app[TOKEN_CACHE], request.app[SETTINGS]
+    token = cached_token(request, cache)
+    if token in users_seen and cache.get(token, settings) is not None:
+        request[CURRENT_USER] = users_seen[token]
+        return await handler(request)
+
+    async def remember_then_handle(request):
+        if token is not None and request.get(CURRENT_USER) is not None:
+            remember(cache, token, settings)
+            users_seen[token] = request[CURRENT_USER]
+        return await handler(request)
+
+    return await auth_middleware(request, remember_then_handle)
+
+return cached_auth_middleware
+"""
+
+
+def test_editing_the_cache_layer_changes_every_answer_of_notebook_06_that_depends_on_it(shipped):
+    before = shipped["06-cost.ipynb"]
+    hits, deleted = "for attempt in (1, 2):", "users.delete(alice.id)"
+    assert output_of(before, hits).splitlines()[:2] == [
+        "request 1: 200 alice@example.com, cached tokens: 1",
+        "request 2: 200 alice@example.com, cached tokens: 1",
+    ]
+    assert output_of(before, deleted).startswith("401 {'error': 'invalid_token'")
+
+    uncached = edited("06-cost.ipynb", {"with_token_cache": NO_CACHE})
+    assert "❌ Not yet" in output_of(uncached, "check.token_cache_lab(with_token_cache)")
+    # The same answers, but nothing is remembered: every request pays for the full check.
+    assert output_of(uncached, hits).splitlines()[:2] == [
+        "request 1: 200 alice@example.com, cached tokens: 0",
+        "request 2: 200 alice@example.com, cached tokens: 0",
+    ]
+
+    stale = edited("06-cost.ipynb", {"with_token_cache": KEEPS_THE_USER})
+    assert "❌ Not yet" in output_of(stale, "check.token_cache_lab(with_token_cache)")
+    assert output_of(stale, hits) == output_of(before, hits)
+    # Alice was deleted, and her cached token still gets her in.
+    assert output_of(stale, deleted).startswith("200 {'user': 'User id=1: <alice@example.com")
