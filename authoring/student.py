@@ -57,7 +57,7 @@ _HINT = re.compile(r"^[ \t]*# Hint:[ \t]*(?P<hint>\S.*?)[ \t]*$")
 #: ``# from tutorial_src.login import login  # ← stuck? uncomment this line to use the reference and go on``
 STUCK_LINE = re.compile(
     r"^# (?P<statement>from (?P<module>tutorial_src(?:\.\w+)*) import (?P<names>\w+(?:, \w+)*))"
-    r"  # ← stuck\? uncomment this line to use the reference and go on$"
+    r"  # ← stuck\? uncomment (?:this line )?to use the reference and go on$"  # "this line" may go: 115 columns
 )
 
 

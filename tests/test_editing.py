@@ -1,5 +1,5 @@
-"""The server a notebook starts runs that notebook's code: edit the central function of notebooks 01 and 03, run
-the notebook, and every answer of its server that depends on that function changes (and no other)."""
+"""The server a notebook starts runs that notebook's code: edit the central function of notebooks 01, 02, 03 and
+06, run the notebook, and every answer of its server that depends on that function changes (and no other)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,8 @@ def output_of(nb: nbformat.NotebookNode, marker: str) -> str:
 @pytest.fixture(scope="module")
 def shipped():
     return {
-        name: nbformat.read(NOTEBOOK_DIR / name, as_version=4) for name in ("01-login.ipynb", "03-decorator.ipynb")
+        name: nbformat.read(NOTEBOOK_DIR / name, as_version=4)
+        for name in ("01-login.ipynb", "02-middleware.ipynb", "03-decorator.ipynb", "06-cost.ipynb")
     }
 
 
@@ -147,3 +148,117 @@ def test_editing_the_decorators_changes_every_guarded_answer_of_notebook_03(ship
     assert "a valid token, not an admin  -> 200 OK" in situations
     # A route whose guard lets strangers in serves a stale token as a stranger (abuse.ignore_stale_credentials).
     assert "an expired token             -> 200 OK" in situations
+
+
+EVERYONE_ANONYMOUS = """
+request[CURRENT_USER] = None
+return await handler(request)
+"""
+# Never refuses: reads the claims without verifying them and believes them.
+BELIEVES_EVERY_TOKEN = """
+header = request.headers.get("Authorization", "")
+try:
+    claims = jwt.decode(header.split()[-1], options={"verify_signature": False})
+    user = request.app[USERS].get_by_id(int(claims["sub"]))
+except (jwt.InvalidTokenError, ValueError, IndexError, KeyError):
+    user = None
+request[CURRENT_USER] = user
+return await handler(request)
+"""
+
+
+def attempt_rows(nb: nbformat.NotebookNode) -> dict[str, list[str]]:
+    """The table of section 6: attempt -> [status, error, challenge error, message]."""
+    [cell] = [c for c in code_cells(nb) if "from IPython.display import Markdown" in c.source]
+    assert not [o for o in cell.outputs if o.output_type == "error"]
+    [table] = [o.data["text/markdown"] for o in cell.outputs if "text/markdown" in o.get("data", {})]
+    rows = [line.strip("|").split(" | ") for line in table.splitlines()[2:]]
+    return {row[0].strip(): [part.strip() for part in row[1:]] for row in rows}
+
+
+def test_editing_the_middleware_changes_every_answer_of_notebook_02_that_depends_on_it(shipped):
+    before = shipped["02-middleware.ipynb"]
+    shipped_rows = attempt_rows(before)
+    signed_in = "signed_in = requests.get("
+    assert "with alice's token: 200" in output_of(before, signed_in)
+
+    anonymous = edited("02-middleware.ipynb", {"auth_middleware": EVERYONE_ANONYMOUS})
+    assert "❌ Not yet" in output_of(anonymous, "check.auth_middleware_lab(auth_middleware)")
+    answers = output_of(anonymous, signed_in)
+    # The request without a token gets the same answer (login_required's); alice is a stranger now.
+    assert answers.splitlines()[0] == output_of(before, signed_in).splitlines()[0]
+    assert "with alice's token: 401 {'error': 'authentication_required'" in answers
+    rows = attempt_rows(anonymous)
+    assert rows.keys() == shipped_rows.keys() and len(rows) == 8
+    for attempt, row in rows.items():
+        # Every attempt is now a stranger turned away by login_required, not refused by the middleware.
+        assert row[:3] == ["401", "`authentication_required`", "none (bare)"], (attempt, row)
+        assert row[3].startswith("this route needs an access token"), (attempt, row)
+        assert row != shipped_rows[attempt], attempt
+
+    believing = edited("02-middleware.ipynb", {"auth_middleware": BELIEVES_EVERY_TOKEN})
+    assert "❌ Not yet" in output_of(believing, "check.auth_middleware_lab(auth_middleware)")
+    assert "with alice's token: 200" in output_of(believing, signed_in)
+    rows = attempt_rows(believing)
+    for attempt, row in rows.items():
+        assert row != shipped_rows[attempt], attempt
+    # The forged tokens get in; the tampered one, whose payload names user 2, as the admin.
+    for attempt in ("signed with another secret", "expired (issued 1 h ago)", "alg: none, no signature",
+                    "raw token, no scheme (2016)"):  # fmt: skip
+        assert rows[attempt][0] == "200" and "alice@example.com" in rows[attempt][3], (attempt, rows[attempt])
+    assert rows["tampered payload (sub 1 -> 2)"][0] == "200"
+    assert "admin@example.com" in rows["tampered payload (sub 1 -> 2)"][3]
+    # What it cannot read goes on as a stranger: login_required's 401 instead of the middleware's refusal.
+    for attempt in ("user deleted after login", "another scheme (Basic)", "Bearer alone"):
+        assert rows[attempt][:2] == ["401", "`authentication_required`"], (attempt, rows[attempt])
+
+
+NO_CACHE = """
+return auth_middleware
+"""
+# Remembers the User object of a hit instead of finding the user again: a deleted user stays signed in.
+KEEPS_THE_USER = """
+users_seen = {}
+
+@web.middleware
+async def cached_auth_middleware(request, handler):
+    cache, settings = request.app[TOKEN_CACHE], request.app[SETTINGS]
+    token = cached_token(request, cache)
+    if token in users_seen and cache.get(token, settings) is not None:
+        request[CURRENT_USER] = users_seen[token]
+        return await handler(request)
+
+    async def remember_then_handle(request):
+        if token is not None and request.get(CURRENT_USER) is not None:
+            remember(cache, token, settings)
+            users_seen[token] = request[CURRENT_USER]
+        return await handler(request)
+
+    return await auth_middleware(request, remember_then_handle)
+
+return cached_auth_middleware
+"""
+
+
+def test_editing_the_cache_layer_changes_every_answer_of_notebook_06_that_depends_on_it(shipped):
+    before = shipped["06-cost.ipynb"]
+    hits, deleted = "for attempt in (1, 2):", "users.delete(alice.id)"
+    assert output_of(before, hits).splitlines()[:2] == [
+        "request 1: 200 alice@example.com, cached tokens: 1",
+        "request 2: 200 alice@example.com, cached tokens: 1",
+    ]
+    assert output_of(before, deleted).startswith("401 {'error': 'invalid_token'")
+
+    uncached = edited("06-cost.ipynb", {"with_token_cache": NO_CACHE})
+    assert "❌ Not yet" in output_of(uncached, "check.token_cache_lab(with_token_cache)")
+    # The same answers, but nothing is remembered: every request pays for the full check.
+    assert output_of(uncached, hits).splitlines()[:2] == [
+        "request 1: 200 alice@example.com, cached tokens: 0",
+        "request 2: 200 alice@example.com, cached tokens: 0",
+    ]
+
+    stale = edited("06-cost.ipynb", {"with_token_cache": KEEPS_THE_USER})
+    assert "❌ Not yet" in output_of(stale, "check.token_cache_lab(with_token_cache)")
+    assert output_of(stale, hits) == output_of(before, hits)
+    # Alice was deleted, and her cached token still gets her in.
+    assert output_of(stale, deleted).startswith("200 {'user': 'User id=1: <alice@example.com")

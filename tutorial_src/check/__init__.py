@@ -5,7 +5,14 @@ Each notebook's checkers live in their own module (``nb01`` … ``nb09``) and ar
 
 from ._core import NOT_YET_PREFIX, PASSED_PREFIX, CheckResult
 from .nb01 import decode_payload, login_lab
-from .nb02 import MALFORMED_HEADERS, OTHER_SCHEME_HEADERS, WELL_FORMED_HEADERS, load_user, parse_bearer
+from .nb02 import (
+    MALFORMED_HEADERS,
+    OTHER_SCHEME_HEADERS,
+    WELL_FORMED_HEADERS,
+    auth_middleware_lab,
+    load_user,
+    parse_bearer,
+)
 from .nb03 import admin_required_lab, login_required_lab, owner_or_admin_decorator
 from .nb04 import hs256_signature, hs256_verification, missing_claims
 from .nb05 import (
@@ -19,7 +26,7 @@ from .nb05 import (
     unverified_lab,
     weak_secret_lab,
 )
-from .nb06 import HIT_CHECK_MENU, bounded_put, checks_on_hit
+from .nb06 import HIT_CHECK_MENU, bounded_put, checks_on_hit, token_cache_lab
 from .nb09 import key_for_header, should_refetch
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "admin_required_lab",
     "alg_confusion_lab",
     "alg_none_lab",
+    "auth_middleware_lab",
     "bounded_put",
     "checks_on_hit",
     "claim_tampering_lab",
@@ -51,6 +59,7 @@ __all__ = [
     "owner_or_admin_decorator",
     "parse_bearer",
     "should_refetch",
+    "token_cache_lab",
     "unverified_lab",
     "weak_secret_lab",
 ]

@@ -17,10 +17,11 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import requests
 from aiohttp import hdrs, web
+from urllib3 import HTTPHeaderDict
 
 from ..lab.server import BackgroundServer
 from ._core import CheckResult, describe_exception, exception_message, not_started, not_yet, passed, safe_repr
@@ -130,9 +131,12 @@ class Step:
     """One request of a lab and the answer it must get.
 
     ``json`` (any JSON value) or ``data`` (a form dict, or raw text with its ``Content-Type`` in ``headers``)
-    is the body. ``error`` is the JSON ``error`` code a refusal must carry (``None``: the answer is a success).
+    is the body; ``headers`` is a mapping, or a sequence of ``(name, value)`` pairs to send a header twice.
+    ``error`` is the JSON ``error`` code a refusal must carry (``None``: the answer is a success).
     ``check(response, earlier)`` looks further at the answer (``earlier`` maps each earlier step's ``name`` to
     its response) and returns what is wrong, or ``None``. ``hint`` is added to the verdict when this step fails.
+    ``before()`` runs just before the request: it changes the world the server sees (deletes a user, moves a
+    clock).
     """
 
     description: str
@@ -140,13 +144,14 @@ class Step:
     path: str
     status: int
     error: str | None = None
-    headers: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] | Sequence[tuple[str, str]] = field(default_factory=dict)
     json: Any = _NO_BODY
     data: Any = None
     expect_headers: tuple[HeaderRule, ...] = ()
     check: Callable[[requests.Response, Mapping[str, requests.Response]], str | None] | None = None
     hint: str | None = None
     name: str | None = None
+    before: Callable[[], None] | None = None
 
     @property
     def expected(self) -> str:
@@ -213,12 +218,23 @@ def _mismatch(step: Step, response: requests.Response, earlier: Mapping[str, req
 
 
 def _send(http: requests.Session, base: str, step: Step) -> requests.Response:
-    options: dict[str, Any] = {"headers": dict(step.headers), "timeout": REQUEST_TIMEOUT, "allow_redirects": False}
+    options: dict[str, Any] = {}
     if step.json is not _NO_BODY:
         options["json"] = step.json
     elif step.data is not None:
         options["data"] = step.data
-    return http.request(step.method, base + step.path, **options)
+    url = base + step.path
+    pairs = list(step.headers.items()) if isinstance(step.headers, Mapping) else list(step.headers)
+    prepared = http.prepare_request(requests.Request(step.method, url, **options))
+    # requests keeps one value per header name; urllib3's HTTPHeaderDict sends a repeated header as it is.
+    headers = HTTPHeaderDict(cast(Mapping[str, str], prepared.headers))
+    for name in {name.lower() for name, _ in pairs}:
+        headers.discard(name)
+    for name, value in pairs:
+        headers.add(name, value)
+    prepared.headers = headers  # type: ignore[assignment]
+    environment = http.merge_environment_settings(url, {}, None, None, None)  # as Session.request does
+    return http.send(prepared, timeout=REQUEST_TIMEOUT, allow_redirects=False, **environment)
 
 
 def _crash_details(recorder: Recorder) -> str:
@@ -260,6 +276,8 @@ def _run_steps(
         recorder.clear()
         app[_NOTES].clear()
         where = f"request {number} of {len(steps)} ({step.description}: {step.method} {step.path})"
+        if step.before is not None:
+            step.before()
         try:
             response = _send(http, base, step)
         except requests.Timeout:
