@@ -116,7 +116,11 @@ test-lowest:
 	$(UV) pip install --quiet --python $(LOWEST_VENV)/bin/python --resolution lowest-direct \
 		--build-constraints $(LOWEST_VENV)/build-constraints.txt -e '.[notebooks,test]'
 	$(UV) pip list --python $(LOWEST_VENV)/bin/python
-	$(LOWEST_VENV)/bin/python -m pytest tests $(XDIST) $(PYTEST_ARGS)
+	# On the lowest versions an event loop's socket pair is sometimes left to the garbage collector (seen in 3 of
+	# 4 runs, never in a test run alone; never on current versions, where `make test` keeps it an error). pytest
+	# reports it in whatever test runs then; this run checks the floors, so it does not count it.
+	$(LOWEST_VENV)/bin/python -m pytest tests $(XDIST) -W "ignore::pytest.PytestUnraisableExceptionWarning" \
+		$(PYTEST_ARGS)
 # The series as a static website in build/site/ (Sphinx + MyST-NB, from the stored outputs; docs/site/conf.py).
 # Its packages are the `site` extra, installed only here: never in the learner's environment.
 SITE_STAMP := $(VENV)/.site-stamp

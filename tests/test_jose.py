@@ -95,12 +95,11 @@ def test_a_header_that_is_not_a_json_object_does_not_verify(header_segment):
     assert hs256_verify(f"{signing_input}.{hs256_sign(signing_input.encode('ascii'), KEY)}", KEY) is False
 
 
-def test_a_padded_signature_does_not_verify_though_pyjwt_accepts_it():
-    # PyJWT pads before decoding, so it reads "sig=" as "sig"; a JWS signature has no padding (RFC 7515 §2).
+def test_a_padded_signature_does_not_verify():
+    # A JWS signature has no padding (RFC 7515 §2). PyJWT's answer to "sig=" changed between releases (2.15.0
+    # refuses it as "Invalid crypto padding", 2.15.1 pads before decoding and accepts it), so it is not pinned.
     token = jwt.encode({"sub": "1"}, KEY, algorithm="HS256")
-    padded = f"{token}="
-    assert jwt.decode(padded, KEY, algorithms=["HS256"]) == {"sub": "1"}
-    assert hs256_verify(padded, KEY) is False
+    assert hs256_verify(f"{token}=", KEY) is False
 
 
 def test_bytes_for_the_token_or_str_for_the_key_is_a_type_error():
