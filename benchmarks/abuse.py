@@ -39,6 +39,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# After the sys.path line above, which makes the checkout's package importable when run as a script.
 from tutorial_src.demo import DEMO_USERS  # noqa: E402
 from tutorial_src.settings import Settings  # noqa: E402
 

@@ -40,9 +40,10 @@ from tutorial_src.tokens import REQUIRED_CLAIMS, create_access_token
 
 HERE = Path(__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location("auth_cost", HERE / "auth_cost.py")
-auth_cost = importlib.util.module_from_spec(_spec)  # type: ignore[arg-type]
+assert _spec is not None and _spec.loader is not None
+auth_cost = importlib.util.module_from_spec(_spec)
 sys.modules["auth_cost"] = auth_cost
-_spec.loader.exec_module(auth_cost)  # type: ignore[union-attr]
+_spec.loader.exec_module(auth_cost)
 
 ALGORITHMS = ("HS256", *ASYMMETRIC_ALGORITHMS)
 PUBLIC, PROTECTED = "/bench/public-resource", "/resource"
@@ -89,13 +90,15 @@ def resource_instructions(requests_per_route: int, rounds: int) -> tuple[float, 
     issuer_app = create_app(settings, UserStore.from_settings(settings))
     with BackgroundServer(issuer_app) as issuer, tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "callgrind.out"
+        # Not a with-block: valgrind writes to it until the server stops, in the finally below.
         log = open(Path(scratch) / "valgrind.log", "w+")  # noqa: SIM115
         command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
         command += [sys.executable, str(HERE / "serve_resource.py"), "--issuer", settings.issuer]
         command += ["--jwks-uri", f"{issuer.url}/.well-known/jwks.json"]
         server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log.fileno(), text=True)
         try:
-            line = server.stdout.readline()  # type: ignore[union-attr]
+            assert server.stdout is not None  # stdout=PIPE
+            line = server.stdout.readline()
             if not line.startswith("port "):
                 raise RuntimeError(f"the resource service did not start (it printed {line!r})")
             base = f"http://127.0.0.1:{int(line.split()[1])}"
@@ -136,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=auth_cost.positive, default=1000, help="per route and round")
     parser.add_argument("--rounds", type=auth_cost.positive, default=2, help="callgrind rounds (default 2)")
     args = parser.parse_args(argv)
+    # sys.stdout is a TextIOWrapper when run as a script; typeshed types it as TextIO.
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     print("Sign and verify per algorithm (this process, PyJWT, timeit best of 5):")
     print(f"  {'algorithm':<10} {'sign':>10} {'verify':>10}")

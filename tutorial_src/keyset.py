@@ -134,6 +134,7 @@ class SigningKey:
     def from_pem(cls, data: bytes) -> SigningKey:
         """A key from an unencrypted PEM private key (PKCS #8 or the traditional formats)."""
         private_key = serialization.load_pem_private_key(data, password=None)
+        # load_pem_private_key may give a DSA or DH key too; from_private_key refuses what it cannot sign with.
         return cls.from_private_key(private_key)  # type: ignore[arg-type]
 
     def to_pem(self) -> bytes:
@@ -248,6 +249,7 @@ class KeyRing:
         """Read the key directory again (after ``python -m tutorial_src.keyset DIR <step>``)."""
         if self.directory is None:
             raise SettingsError("this key ring was not loaded from a directory")
+        # self.directory was checked above; mypy cannot carry that narrowing into the lambda.
         self._step(lambda _: load_directory(self.directory))  # type: ignore[arg-type]
 
     def __repr__(self) -> str:

@@ -231,6 +231,7 @@ def verified_subject(token: str, app: web.Application) -> int | None:
     settings = app[RESOURCE_SETTINGS]
     if len(token) > settings.max_token_length:
         raise InvalidToken(f"the token is longer than {settings.max_token_length} characters")
+    # TokenCache only compares the settings an entry was verified under (is, ==): ResourceSettings serve as well.
     verified = app[VERIFIED].get(token, settings)  # type: ignore[arg-type]
     return None if verified is None else verified.user_id
 
@@ -270,6 +271,7 @@ async def verify_token(token: str, app: web.Application) -> int:
     subject = claims["sub"]
     if not subject.isascii() or not subject.isdigit() or len(subject) > 19:
         raise InvalidToken("the token's subject is not a user id")
+    # As above: the entry keeps the ResourceSettings it was verified under, to compare them on a hit.
     verified = VerifiedToken.from_claims(int(subject), claims, settings)  # type: ignore[arg-type]
     app[VERIFIED].put(token, verified)
     return verified.user_id

@@ -232,6 +232,7 @@ def _send(http: requests.Session, base: str, step: Step) -> requests.Response:
         headers.discard(name)
     for name, value in pairs:
         headers.add(name, value)
+    # A CIMultiDict, so that a header can be sent twice; requests types the attribute as its own dict class.
     prepared.headers = headers  # type: ignore[assignment]
     environment = http.merge_environment_settings(url, {}, None, None, None)  # as Session.request does
     return http.send(prepared, timeout=REQUEST_TIMEOUT, allow_redirects=False, **environment)
