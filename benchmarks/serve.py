@@ -40,6 +40,11 @@ async def serve(no_cache: bool) -> None:
     # access_log=None: writing a log line per request would be part of what we measure, for both routes alike.
     app = create_app(token_cache=not no_cache)
     app.router.add_get(PUBLIC_TWIN, public_user)
+    await serve_until_signalled(app)
+
+
+async def serve_until_signalled(app: web.Application) -> None:
+    """Serve ``app`` on 127.0.0.1 and a free port, print ``port <n>``, stop on SIGTERM or SIGINT."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 
 from aiohttp import web
+from serve import serve_until_signalled  # benchmarks/serve.py, beside this script
 
 from tutorial_src.resource import ResourceSettings, create_resource_app
 
@@ -27,17 +27,7 @@ async def public_resource(request: web.Request) -> web.Response:
 async def serve(settings: ResourceSettings) -> None:
     app = create_resource_app(settings)
     app.router.add_get(PUBLIC_TWIN, public_resource)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    print(f"port {runner.addresses[0][1]}", flush=True)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await serve_until_signalled(app)
 
 
 def main() -> None:
