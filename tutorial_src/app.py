@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from . import auth, decorators, login
+from . import auth, browser, decorators, login
 from .abuse import ignore_stale_credentials, server_options, setup_abuse_limits
 from .demo import demo_user_store
 from .keys import SETTINGS, USERS
@@ -26,6 +28,10 @@ def build_app(
     login_required: Guard = decorators.login_required,
     admin_required: Guard = decorators.admin_required,
     token_cache: bool = False,
+    set_refresh_cookie: browser.SetCookie = browser.set_refresh_cookie,
+    clear_refresh_cookie: browser.ClearCookie = browser.clear_refresh_cookie,
+    check_csrf: browser.CsrfCheck = browser.check_csrf,
+    cors_origins: Collection[str] = (),
 ) -> web.Application:
     """The demo app built from the given parts; the defaults are the package's own.
 
@@ -41,6 +47,9 @@ def build_app(
         login_required: guards ``GET /get-user``.
         admin_required: guards ``GET /admin/users``.
         token_cache: put a verified-token cache of the app's own in front of the auth middleware (notebook 06).
+        set_refresh_cookie, clear_refresh_cookie, check_csrf: the browser flow's cookie and CSRF check
+            (notebook 08, ``browser``).
+        cors_origins: the other origins whose pages may call the API (CORS); none by default.
 
     Middleware order matters: ``error_middleware`` runs first (outermost) so it turns the auth middleware's
     errors into JSON too; the auth middleware runs before every handler so each one can read ``CURRENT_USER``.
@@ -57,6 +66,13 @@ def build_app(
     app[SETTINGS] = settings
     app[USERS] = users if users is not None else demo_user_store(settings)
     setup_routes(app, login_handler=login_handler, login_required=login_required, admin_required=admin_required)
+    browser.setup_browser(
+        app,
+        set_refresh_cookie=set_refresh_cookie,
+        clear_refresh_cookie=clear_refresh_cookie,
+        check_csrf=check_csrf,
+        allowed_origins=cors_origins,
+    )
     setup_wellknown(app)
     setup_abuse_limits(app)
     return app

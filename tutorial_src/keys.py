@@ -15,6 +15,7 @@ from .models import User, UserStore
 from .settings import Settings
 
 if TYPE_CHECKING:  # token_cache imports this module
+    from .browser import BrowserConfig
     from .token_cache import TokenCache
 
 #: The app's ``Settings``.
@@ -25,3 +26,5 @@ USERS = web.AppKey("users", UserStore)
 TOKEN_CACHE: web.AppKey[TokenCache] = web.AppKey("token_cache")
 #: The user the auth middleware found for this request, or ``None`` when the request is anonymous.
 CURRENT_USER = web.RequestKey[User | None]("current_user")
+#: The browser flow's parts (notebook 08): cookie and CSRF functions, CORS allow-list, the page.
+BROWSER: web.AppKey[BrowserConfig] = web.AppKey("browser")
