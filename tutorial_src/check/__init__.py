@@ -27,6 +27,7 @@ from .nb05 import (
     weak_secret_lab,
 )
 from .nb06 import HIT_CHECK_MENU, bounded_put, checks_on_hit, token_cache_lab
+from .nb08 import csrf_check_lab, refresh_cookie_lab
 from .nb09 import key_for_header, should_refetch
 
 __all__ = [
@@ -45,6 +46,7 @@ __all__ = [
     "bounded_put",
     "checks_on_hit",
     "claim_tampering_lab",
+    "csrf_check_lab",
     "decode_payload",
     "hs256_signature",
     "hs256_verification",
@@ -58,6 +60,7 @@ __all__ = [
     "name_the_defence",
     "owner_or_admin_decorator",
     "parse_bearer",
+    "refresh_cookie_lab",
     "should_refetch",
     "token_cache_lab",
     "unverified_lab",

@@ -162,6 +162,8 @@ class Step:
 
 def answer_summary(response: requests.Response) -> str:
     """``401 {'error': 'invalid_token', …}``: the status and the JSON body (shortened), or what the body is."""
+    if not response.content:
+        return f"{response.status_code} with no body"
     try:
         body = response.json()
     except ValueError:
