@@ -101,11 +101,10 @@ def check_csrf(request: web.Request, allowed_origins: Collection[str]) -> None:
     """
     origin = request.headers.get(hdrs.ORIGIN)
     site = request.headers.get("Sec-Fetch-Site")
-    if origin is not None and origin in allowed_origins:
-        pass
-    elif site is not None and site != "same-origin":
+    allowed = origin is not None and origin in allowed_origins
+    if not allowed and site is not None and site != "same-origin":
         raise json_error(web.HTTPForbidden, "csrf", f"a {site} request may not use the session cookie")
-    elif site is None and origin is not None and origin != own_origin(request):
+    if not allowed and site is None and origin is not None and origin != own_origin(request):
         raise json_error(web.HTTPForbidden, "csrf", "a request from another origin may not use the session cookie")
     if not request.headers.get(CSRF_HEADER):
         raise json_error(
@@ -127,7 +126,7 @@ class BrowserConfig:
 
 def page_files() -> dict[str, bytes]:
     """The page's files as shipped, ``{name: bytes}`` (``PAGE_FILES``)."""
-    folder = resources.files("tutorial_src").joinpath("static", "app")
+    folder = resources.files("tutorial_src") / "static" / "app"
     return {name: folder.joinpath(name).read_bytes() for name in PAGE_FILES}
 
 
@@ -161,7 +160,9 @@ def _page_handler(name: str) -> Callable[[web.Request], Awaitable[web.Response]]
         }
         if name == "index.html" and config.content_security_policy is not None:
             headers["Content-Security-Policy"] = config.content_security_policy
-        return web.Response(body=config.page[name], content_type=PAGE_FILES[name], charset="utf-8", headers=headers)
+        return web.Response(
+            body=config.page[name], content_type=PAGE_FILES[name], charset="utf-8", headers=headers
+        )
 
     serve.__name__ = serve.__qualname__ = f"page_{name.replace('.', '_')}"
     return public_route(serve)
@@ -198,7 +199,7 @@ def _json_handler(request: web.Request, path: str) -> Callable[[web.Request], Aw
 
 
 def _with_json_body(request: web.Request, body: Mapping[str, Any]) -> web.Request:
-    """A copy of ``request`` whose body is ``body`` as JSON, for a 07 handler that reads its token from the body."""
+    """A copy of ``request`` whose body is ``body`` as JSON, for a 07 handler that reads its token there."""
     clone = request.clone(headers={**request.headers, hdrs.CONTENT_TYPE: "application/json"})
     # aiohttp serves a body it has read from this attribute; the cookie routes read none of their own.
     clone._read_bytes = json.dumps(body).encode()
@@ -303,15 +304,18 @@ def setup_browser(
     setup_cors(app, auth_routes, allowed_origins)
 
 
-def setup_cors(app: web.Application, auth_routes: list[web.AbstractRoute], allowed_origins: Collection[str]) -> None:
+def setup_cors(
+    app: web.Application, auth_routes: list[web.AbstractRoute], allowed_origins: Collection[str]
+) -> None:
     """CORS with aiohttp-cors: the allowed origins may call the cookie routes with credentials (the cookie) and
     the bearer routes without; any other origin gets no CORS headers, so the browser keeps the answer from it.
     """
     cors = aiohttp_cors.setup(app)
-    with_cookie = aiohttp_cors.ResourceOptions(
+    # aiohttp-cors 0.8 annotates setup() but not ResourceOptions' constructor.
+    with_cookie = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
         allow_credentials=True, allow_headers=(hdrs.CONTENT_TYPE, CSRF_HEADER), allow_methods=("POST",)
     )
-    with_bearer = aiohttp_cors.ResourceOptions(
+    with_bearer = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]
         allow_credentials=False, allow_headers=(hdrs.CONTENT_TYPE, hdrs.AUTHORIZATION)
     )
     for route in auth_routes:

@@ -6,4 +6,5 @@
 - ``jose``: JOSE primitives by hand (base64url, the HS256 signature) for notebook 04.
 - ``attacks``: the attacker's toolkit of notebook 05.
 - ``vulnerable``: deliberately vulnerable twins of the app for notebook 05. Never deploy them.
+- ``browser_twins``: notebook 08's vulnerable twins (CSRF, XSS), the attacker's site and a second origin.
 """

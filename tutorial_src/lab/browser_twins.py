@@ -1,4 +1,4 @@
-"""DELIBERATELY VULNERABLE twins of the browser flow, and the attacker's site, for notebook 08's labs. Never deploy.
+"""DELIBERATELY VULNERABLE twins of the browser flow and the attacker's site, for notebook 08. Never deploy.
 
 - ``create_csrf_twin``: the app with its session cookie ``SameSite=None`` and no CSRF check. A page on any
   other site can make a logged-in visitor's browser post to ``/auth/logout`` with that cookie.
@@ -19,17 +19,16 @@ from __future__ import annotations
 import dataclasses
 import html
 from collections.abc import Collection, Mapping
-from typing import Any
 from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
 from ..app import build_app
-from ..browser import AUTH_PREFIX, CONTENT_SECURITY_POLICY, REFRESH_COOKIE, page_files
+from ..browser import AUTH_PREFIX, CONTENT_SECURITY_POLICY, PAGE_FILES, REFRESH_COOKIE, page_files
 from ..keys import BROWSER
-from ..models import UserStore
 from ..routes import public_route
 from ..settings import Settings
+from ..store import Store
 
 #: What the attacker's collector received, one ``{"token": str, "cookie": str}`` per visit of ``/steal``.
 LOOT = web.AppKey("loot", list)
@@ -45,9 +44,7 @@ LOCAL_STORAGE_PATCHES = (
         '  accessToken = data.access_token;\n  localStorage.setItem("access_token", accessToken);\n',
     ),
 )
-UNESCAPED_NOTICE_PATCHES = (
-    ('element("notice").textContent = notice;', 'element("notice").innerHTML = notice;'),
-)
+UNESCAPED_NOTICE_PATCHES = (('element("notice").textContent = notice;', 'element("notice").innerHTML = notice;'),)
 
 
 def cookie_for_any_site(response: web.StreamResponse, refresh_token: str, settings: Settings) -> None:
@@ -72,7 +69,7 @@ def no_csrf_check(request: web.Request, allowed_origins: Collection[str]) -> Non
     """The CSRF twin's check: none. Any page of any site may use the cookie."""
 
 
-def create_csrf_twin(settings: Settings | None = None, users: UserStore | None = None) -> web.Application:
+def create_csrf_twin(settings: Settings | None = None, users: Store | None = None) -> web.Application:
     """The app with a ``SameSite=None`` session cookie and no CSRF check (notebook 08's CSRF lab)."""
     return build_app(
         settings,
@@ -105,7 +102,7 @@ def twin_page(*, token_in_local_storage: bool = True, unescaped_notice: bool = T
 
 def create_xss_twin(
     settings: Settings | None = None,
-    users: UserStore | None = None,
+    users: Store | None = None,
     *,
     token_in_local_storage: bool = True,
     unescaped_notice: bool = True,
@@ -219,9 +216,10 @@ async def _second_origin_file(request: web.Request) -> web.Response:
     files = second_origin_page(page_files(), api_url)
     if name not in files:
         raise web.HTTPNotFound()
-    types: dict[str, Any] = {"index.html": "text/html", "app.js": "text/javascript", "app.css": "text/css"}
-    headers = {"Content-Security-Policy": CONTENT_SECURITY_POLICY.replace("connect-src 'self'", f"connect-src {api_url}")}
-    return web.Response(body=files[name], content_type=types[name], charset="utf-8", headers=headers)
+    # The app's policy, with the API's origin as the one place the page may connect to.
+    policy = CONTENT_SECURITY_POLICY.replace("connect-src 'self'", f"connect-src {api_url}")
+    headers = {"Content-Security-Policy": policy}
+    return web.Response(body=files[name], content_type=PAGE_FILES[name], charset="utf-8", headers=headers)
 
 
 def create_second_origin_app(api_url: str = "") -> web.Application:
