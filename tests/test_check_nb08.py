@@ -406,3 +406,73 @@ CSRF_WRONG = {
 def test_csrf_check_lab_refuses_each_wrong_answer(answer, fragments, capfd):
     assert_not_yet(check.csrf_check_lab(answer), *fragments)
     assert capfd.readouterr().err == "", "the lab must record the server's logs, not print them"
+
+
+# --- the labs' evidence (sections 7 and 8): what the servers saw, sent here as the victim's browser would --------
+
+
+def _served(app):
+    from tutorial_src.lab.server import BackgroundServer
+
+    return BackgroundServer(app)
+
+
+def _browser(server, site, *, cookie=None, custom=True, origin=None):
+    headers = {hdrs.ORIGIN: origin or server.url, "Sec-Fetch-Site": site}
+    if custom:
+        headers[CSRF_HEADER] = "fetch"
+    if cookie:
+        headers[hdrs.COOKIE] = f"{REFRESH_COOKIE}={cookie}"
+    return headers
+
+
+def test_csrf_lab_follows_the_attack_step_by_step(capfd):
+    import requests
+
+    from tutorial_src.app import build_app
+    from tutorial_src.check.nb08 import record_requests
+    from tutorial_src.demo import demo_user_store
+    from tutorial_src.lab.browser_twins import create_csrf_twin
+
+    settings = _settings()
+    twin_app = record_requests(create_csrf_twin(settings, demo_user_store(settings)))
+    real_app = record_requests(build_app(settings, demo_user_store(settings)))
+    alice = {"email": "alice@example.com", "password": "correct horse battery staple"}
+    with _served(twin_app) as twin, _served(real_app) as app:
+        assert_not_yet(check.csrf_lab(twin, app), "the twin has seen no request from another site yet")
+        attacker = "http://localhost:1"
+        requests.post(
+            twin.url + "/auth/logout", headers=_browser(twin, "cross-site", custom=False, origin=attacker)
+        )
+        assert_not_yet(check.csrf_lab(twin, app), "without the refresh cookie")
+        login = requests.post(
+            twin.url + "/auth/login", json=alice, headers=_browser(twin, "same-origin"), timeout=10
+        )
+        cookie = login.cookies[REFRESH_COOKIE]
+        forged = _browser(twin, "cross-site", cookie=cookie, custom=False, origin=attacker)
+        assert requests.post(twin.url + "/auth/logout", headers=forged, timeout=10).status_code == 204
+        assert_not_yet(check.csrf_lab(twin, app), "the twin logged you out (204)", "Now log in on the app's page")
+        refused = _browser(app, "cross-site", custom=False, origin=attacker)
+        assert requests.post(app.url + "/auth/logout", headers=refused, timeout=10).status_code == 403
+        result = check.csrf_lab(twin, app)
+    assert result and "403 csrf, even without the cookie" in repr(result), repr(result)
+    assert ":1" not in repr(result)
+    assert_not_yet(check.csrf_lab(None, None), "record_requests")
+    assert capfd.readouterr().err == ""
+
+
+def test_xss_lab_reads_the_attackers_loot():
+    from tutorial_src.demo import demo_user_store
+    from tutorial_src.lab.browser_twins import LOOT, create_attacker_app
+    from tutorial_src.tokens import create_access_token
+
+    settings = _settings()
+    alice = demo_user_store(settings).get_by_id(1)
+    attacker = create_attacker_app()
+    assert_not_yet(check.xss_lab(attacker, settings), "received nothing yet")
+    attacker[LOOT].append({"token": "", "cookie": ""})
+    assert_not_yet(check.xss_lab(attacker, settings), "no valid access token", "1 visit(s) brought nothing")
+    attacker[LOOT].append({"token": create_access_token(alice, settings), "cookie": ""})
+    result = check.xss_lab(attacker, settings)
+    assert result and "access token of user 1" in repr(result), repr(result)
+    assert_not_yet(check.xss_lab(object(), settings), "attacker's server")

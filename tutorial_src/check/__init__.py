@@ -27,7 +27,7 @@ from .nb05 import (
     weak_secret_lab,
 )
 from .nb06 import HIT_CHECK_MENU, bounded_put, checks_on_hit, token_cache_lab
-from .nb08 import csrf_check_lab, refresh_cookie_lab
+from .nb08 import csrf_check_lab, csrf_lab, record_requests, refresh_cookie_lab, xss_lab
 from .nb09 import key_for_header, should_refetch
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "checks_on_hit",
     "claim_tampering_lab",
     "csrf_check_lab",
+    "csrf_lab",
     "decode_payload",
     "hs256_signature",
     "hs256_verification",
@@ -60,9 +61,11 @@ __all__ = [
     "name_the_defence",
     "owner_or_admin_decorator",
     "parse_bearer",
+    "record_requests",
     "refresh_cookie_lab",
     "should_refetch",
     "token_cache_lab",
     "unverified_lab",
     "weak_secret_lab",
+    "xss_lab",
 ]

@@ -28,10 +28,10 @@ from .. import browser
 from ..app import build_app
 from ..models import UserStore
 from ..settings import Settings, fast_test_settings
-from ._core import CheckResult, closed_coroutine, describe_exception, not_yet, safe_repr
+from ._core import CheckResult, closed_coroutine, describe_exception, not_yet, passed, safe_repr
 from ._lab import _NOTES, Step, json_body, run_lab
 
-__all__ = ["csrf_check_lab", "refresh_cookie_lab"]
+__all__ = ["csrf_check_lab", "csrf_lab", "record_requests", "refresh_cookie_lab", "xss_lab"]
 
 #: The lab page's host and origin. ``.test`` is reserved for testing (RFC 6761 §6.2): no real site answers.
 LAB_HOST = "app.lab.test"
@@ -517,3 +517,141 @@ def csrf_check_lab(check_csrf: Any) -> CheckResult:
         "look-alike and null origins and requests without the header get 403 csrf"
     )
     return run_lab(app, csrf_steps(), summary)
+
+
+# ------------------------------------------------------------------------------- the labs' evidence (sections 7-8)
+
+#: What a lab server saw of the cookie routes, one ``Seen`` per request, oldest first (``record_requests``).
+SEEN: web.AppKey[list[Seen]] = web.AppKey("lab_seen", list)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One request to a cookie route (``/auth/…``) and its answer, as the lab's recorder saw it."""
+
+    method: str
+    path: str
+    own_origin: str
+    origin: str | None
+    site: str | None
+    cookie: bool
+    status: int
+
+    @property
+    def cross_site(self) -> bool:
+        """Whether a browser said the request came from another origin (``Sec-Fetch-Site`` or ``Origin``)."""
+        foreign_origin = self.origin is not None and self.origin != self.own_origin
+        return foreign_origin or self.site not in (None, "same-origin")
+
+
+def record_requests(app: web.Application) -> web.Application:
+    """``app`` with a recorder of every request to its cookie routes (``SEEN``): the evidence ``csrf_lab`` reads.
+    Call it before the app is served."""
+
+    @web.middleware
+    async def record(request: web.Request, handler: Callable[[web.Request], Any]) -> web.StreamResponse:
+        if not request.path.startswith(browser.AUTH_PREFIX + "/"):
+            return await handler(request)
+
+        def seen(status: int) -> Seen:
+            return Seen(
+                request.method,
+                request.path,
+                browser.own_origin(request),
+                request.headers.get(hdrs.ORIGIN),
+                request.headers.get("Sec-Fetch-Site"),
+                browser.REFRESH_COOKIE in request.cookies,
+                status,
+            )
+
+        try:
+            response: web.StreamResponse = await handler(request)
+        except web.HTTPException as error:
+            request.app[SEEN].append(seen(error.status))
+            raise
+        request.app[SEEN].append(seen(response.status))
+        return response
+
+    app[SEEN] = []
+    app.middlewares.append(record)
+    return app
+
+
+def _app_of(served: Any) -> web.Application | None:
+    app = getattr(served, "app", served)
+    return app if isinstance(app, web.Application) else None
+
+
+def csrf_lab(twin: Any, app: Any) -> CheckResult:
+    """The CSRF lab's verdict, from what the twin and the app recorded (``record_requests``): the attacker's form
+    must have logged the learner out of the twin (a cross-site ``POST /auth/logout`` with the cookie, 204) and been
+    refused by the app (403 ``csrf``)."""
+    twin_app, app_app = _app_of(twin), _app_of(app)
+    if twin_app is None or app_app is None or SEEN not in twin_app or SEEN not in app_app:
+        return not_yet("pass the twin's server and the app's server, each built with record_requests(…)")
+    logout = f"{browser.AUTH_PREFIX}/logout"
+    on_twin = [s for s in twin_app[SEEN] if s.method == "POST" and s.path.endswith(logout) and s.cross_site]
+    on_app = [s for s in app_app[SEEN] if s.method == "POST" and s.path.endswith(logout) and s.cross_site]
+    fell = [s for s in on_twin if s.cookie and s.status < 300]
+    if not on_twin:
+        return not_yet(
+            "the twin has seen no request from another site yet: log in on the twin's page, then open the "
+            "attacker's page against the twin in the same browser"
+        )
+    if not fell:
+        return not_yet(
+            "the attacker's form reached the twin without the refresh cookie: log in on the twin's page first, in "
+            "the same browser (not a private window), then open the attacker's page again"
+        )
+    twin_said = (
+        f"the attacker's page made your browser post to the twin's {logout} with your refresh cookie, and the "
+        f"twin logged you out ({fell[0].status})"
+    )
+    held = [s for s in on_app if s.status == 403]
+    if not held:
+        if on_app:
+            return not_yet(f"{twin_said}; but the app answered the same post with {on_app[-1].status}, not 403")
+        return not_yet(f"{twin_said}. Now log in on the app's page and open the attacker's page against the app")
+    sent = "even without the cookie, which SameSite=Strict kept back" if not held[0].cookie else "cookie and all"
+    return passed(f"{twin_said}; the app refused the same post with 403 csrf, {sent}.")
+
+
+def xss_lab(attacker: Any, settings: Settings) -> CheckResult:
+    """The XSS lab's verdict, from what the attacker's collector received (``browser_twins.LOOT``): an access
+    token that ``settings`` verifies, taken from the XSS twin's ``localStorage``; visits that brought nothing
+    show an injection that ran and found no token."""
+    from ..lab.browser_twins import LOOT  # the twins are lab material; only this verdict needs them
+    from ..tokens import decode_access_token
+
+    attacker_app = _app_of(attacker)
+    loot = attacker_app.get(LOOT) if attacker_app is not None else None
+    if loot is None:
+        return not_yet("pass the attacker's server (create_attacker_app)")
+    visits = list(loot)
+    if not visits:
+        return not_yet(
+            "the attacker's server has received nothing yet: log in on the XSS twin's page, then open the "
+            "attacker's link to the twin in the same browser"
+        )
+    stolen = []
+    for visit in visits:
+        try:
+            stolen.append(decode_access_token(visit.get("token", ""), settings))
+        except Exception:  # an empty or foreign token: nothing stolen on this visit
+            continue
+    empty = len(visits) - len(stolen)
+    nothing = (
+        f"; {empty} visit(s) brought nothing: the script ran, but found no token in memory's reach and an empty "
+        "document.cookie (HttpOnly)"
+        if empty
+        else ""
+    )
+    if not stolen:
+        return not_yet(
+            f"the attacker's server was visited {len(visits)} time(s) and got no valid access token{nothing}. Log "
+            "in on the XSS twin's page (the token goes to localStorage), then open the attacker's link again"
+        )
+    return passed(
+        f"the twin fell: the attacker's server received the access token of user {stolen[0]['sub']} from the "
+        f"twin's localStorage{nothing}; the app's page, with its CSP, never ran the script."
+    )
