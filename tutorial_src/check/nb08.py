@@ -653,5 +653,6 @@ def xss_lab(attacker: Any, settings: Settings) -> CheckResult:
         )
     return passed(
         f"the twin fell: the attacker's server received the access token of user {stolen[0]['sub']} from the "
-        f"twin's localStorage{nothing}; the app's page, with its CSP, never ran the script."
+        f"twin's localStorage{nothing}. A page with the app's Content-Security-Policy never runs the script: it "
+        "sends nothing at all."
     )
