@@ -1,5 +1,5 @@
-"""The server a notebook starts runs that notebook's code: edit the central function of notebooks 01, 02, 03 and
-06, run the notebook, and every answer of its server that depends on that function changes (and no other)."""
+"""The server a notebook starts runs that notebook's code: edit the central functions of notebooks 01, 02, 03, 06
+and 08, run the notebook, and every answer of its server that depends on that function changes (and no other)."""
 
 from __future__ import annotations
 
@@ -56,7 +56,13 @@ def output_of(nb: nbformat.NotebookNode, marker: str) -> str:
 def shipped():
     return {
         name: nbformat.read(NOTEBOOK_DIR / name, as_version=4)
-        for name in ("01-login.ipynb", "02-middleware.ipynb", "03-decorator.ipynb", "06-cost.ipynb")
+        for name in (
+            "01-login.ipynb",
+            "02-middleware.ipynb",
+            "03-decorator.ipynb",
+            "06-cost.ipynb",
+            "08-browser.ipynb",
+        )
     }
 
 
@@ -262,3 +268,32 @@ def test_editing_the_cache_layer_changes_every_answer_of_notebook_06_that_depend
     assert output_of(stale, hits) == output_of(before, hits)
     # Alice was deleted, and her cached token still gets her in.
     assert output_of(stale, deleted).startswith("200 {'user': 'User id=1: <alice@example.com")
+
+
+LAX_COOKIE = """
+response.set_cookie(
+    REFRESH_COOKIE, refresh_token, max_age=60, path="/", secure=True, httponly=True, samesite="Lax"
+)
+"""
+NO_CSRF_CHECK = """
+return None
+"""
+
+
+def test_editing_the_cookie_and_the_csrf_check_changes_the_answers_of_notebook_08(shipped):
+    before = shipped["08-browser.ipynb"]
+    login, refresh = "login = requests.post(", "for who, headers in ["
+    assert output_of(before, login).splitlines()[1].endswith("Max-Age=86400; Path=/auth; SameSite=Strict; Secure")
+    assert [line.split(" -> ")[1][:8] for line in output_of(before, refresh).splitlines()] == [
+        "403 csrf",
+        "403 csrf",
+        "200  a n",
+    ]
+
+    nb = edited("08-browser.ipynb", {"set_refresh_cookie": LAX_COOKIE, "check_csrf": NO_CSRF_CHECK})
+    assert "❌ Not yet" in output_of(nb, "check.refresh_cookie_lab(set_refresh_cookie, clear_refresh_cookie)")
+    assert "❌ Not yet" in output_of(nb, "check.csrf_check_lab(check_csrf)")
+    # The page's cookie is the edited one, and every request may now use it, another site's form included (the
+    # two after it present the token it just spent, within notebook 07's grace: the same successor again).
+    assert output_of(nb, login).splitlines()[1].endswith("Max-Age=60; Path=/; SameSite=Lax; Secure")
+    assert [line.split(" -> ")[1][:3] for line in output_of(nb, refresh).splitlines()] == ["200", "200", "200"]
