@@ -3,6 +3,8 @@ answer a learner plausibly writes is refused with its mistake named; nothing rai
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from aiohttp import hdrs, web
 
@@ -141,6 +143,10 @@ def unfinished_setter(response, refresh_token, settings):
     raise NotImplementedError("the table says which attributes")
 
 
+def exits(*args):
+    sys.exit(1)
+
+
 def another_name(response, refresh_token, settings):
     response.set_cookie(
         "refresh_token", refresh_token, max_age=settings.refresh_token_ttl, path=AUTH_PREFIX, secure=True,
@@ -207,6 +213,8 @@ COOKIE_WRONG = {
     "never deleted": (set_refresh_cookie, lambda response: None, [LOGOUT, "no Set-Cookie header"]),
     "emptied, not deleted": (set_refresh_cookie, empty_value_clearer, [LOGOUT, "rather than a deletion"]),
     "clear is async": (set_refresh_cookie, async_clearer, ["write a plain `def clear_refresh_cookie(…)`"]),
+    "exit() in set_refresh_cookie": (exits, clear_refresh_cookie, [LOGIN, "SystemExit"]),
+    "clear takes no response": (set_refresh_cookie, lambda: None, [LOGOUT, "got 500", "TypeError"]),
 }
 
 
@@ -399,6 +407,8 @@ CSRF_WRONG = {
     "async def": (async_check, ["write a plain `def check_csrf(…)`"]),
     "stub": (unfinished_check, ["not done yet", "Origin, Sec-Fetch-Site, the custom header"]),
     "not a function": ("check_csrf", ["expected the function check_csrf, got str"]),
+    "exit()": (exits, [step(1, "the page's own origin"), "SystemExit"]),
+    "no allowed_origins parameter": (lambda request: None, [step(1, "the page's own origin"), "TypeError"]),
 }
 
 

@@ -171,7 +171,7 @@ def _plain_function(answer: Any, name: str, call: str) -> CheckResult | None:
     if not callable(answer):
         return not_yet(f"expected the function {name}, got {type(answer).__name__}")
     if inspect.iscoroutinefunction(answer):
-        return not_yet(f"write a plain `def {name}(…)`: the routes call {call} without await")
+        return not_yet(f"write a plain `def {name}(…)`, not `async def`: the routes call {call} without await")
     return None
 
 
