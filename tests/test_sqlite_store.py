@@ -77,7 +77,7 @@ async def test_the_one_statement_spends_a_token_once_read_then_update_more_often
         tokens = [(await store.start_session(user_id, now=NOW, lifetime=100, token_ttl=100))[1] for _ in range(20)]
     # 20 tries at most: the race is real, not staged, so one try may happen to run the calls one after another.
     read_then_update = []
-    for token, other in zip(tokens[::2], tokens[1::2]):
+    for token, other in zip(tokens[::2], tokens[1::2], strict=True):
         assert await concurrent_consumes(path, consume_refresh_token, other) == 1
         read_then_update.append(await concurrent_consumes(path, consume_read_then_update, token))
         if read_then_update[-1] > 1:
@@ -126,7 +126,7 @@ async def test_what_one_process_does_the_other_reads_at_its_next_sync(tmp_path, 
         await second.sync()
         assert second.get_by_id(alice_id).email == ALICE[0]
 
-        session, token = await first.start_session(alice_id, now=time.time(), lifetime=100, token_ttl=100)
+        session, _ = await first.start_session(alice_id, now=time.time(), lifetime=100, token_ttl=100)
         await first.revoke_session(session.id)
         await first.revoke_access_token("jwt-tutorial", "a-jti", time.time() + 100)
         await first.set_password(alice_id, "a new hash")
