@@ -272,6 +272,8 @@ async def test_logout_also_ends_the_session_of_a_refresh_token_in_the_body(clien
     fourth = await log_in(client)
     response = await client.post("/logout", headers=bearer(fourth), json={"refresh_token": "unknown"})
     assert response.status == 204
+    fifth = await log_in(client)
+    assert (await client.post("/logout", headers=bearer(fifth), json={})).status == 204
 
 
 async def test_logout_ends_an_access_token_without_a_session(client, settings):
