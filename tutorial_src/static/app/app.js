@@ -1,7 +1,7 @@
 // The page of notebook 08: sign up, log in, call the API, renew the access token before it expires, log out.
 // The access token lives in the variable below and nowhere else; the refresh token is in a cookie the server set
 // HttpOnly, which this script can neither read nor write: the browser sends it to the auth/ routes by itself.
-"use strict";
+// A module (index.html loads it with type="module"): its variables are not globals another script could name.
 
 const api = new URL(document.querySelector('meta[name="api-base"]').content, document.baseURI);
 let accessToken = null;
