@@ -125,10 +125,5 @@ def create_app(
 
 
 def database_store(path: Path, settings: Settings) -> SQLiteStore:
-    """The SQLite store in ``path`` with the demo users, its timeouts from ``settings``."""
-    return SQLiteStore(
-        path,
-        demo_users=True,
-        timeout=settings.db_timeout,
-        max_delay=settings.revocation_max_delay,
-    )
+    """The SQLite store in ``path``, with the demo users created in it once."""
+    return SQLiteStore(path, settings, demo_users=True)

@@ -95,6 +95,16 @@ class UserStore(Store):
             self._by_id[user.id] = user
         return user
 
+    def put(self, user: User) -> None:
+        """Add or replace ``user`` as it is, id included (a database store keeps its users' copy here)."""
+        with self._lock:
+            self._by_id[user.id] = user
+
+    def forget(self, user_id: int) -> None:
+        """Drop the user with this id, if there is one, and nothing else (a database store's copy)."""
+        with self._lock:
+            self._by_id.pop(user_id, None)
+
     def get_by_id(self, user_id: int) -> User | None:
         """The user with this id, or ``None``."""
         return self._by_id.get(user_id)
@@ -195,8 +205,14 @@ class UserStore(Store):
                     session.id, min(now + token_ttl, session.expires_at)
                 )
                 return RefreshUse(session, record.successor)
-            if now - record.used_at <= grace:
+            successor = (
+                None
+                if record.successor is None
+                else self._refresh_tokens.get(hash_refresh_token(record.successor))
+            )
+            if now - record.used_at <= grace and successor is not None and successor.used_at is None:
                 return RefreshUse(session, record.successor)
+            # Outside the grace, or its successor spent already: a copy of the token is in other hands.
             return RefreshUse(session, None, reused=True)
 
     async def session_of(self, token: str, *, now: float) -> Session | None:

@@ -44,7 +44,7 @@ def hash_refresh_token(token: str) -> str:
 
 def new_session_id() -> str:
     """A session id for the ``sid`` claim: random, so it says nothing about how many sessions there are."""
-    return secrets.token_urlsafe(16)
+    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True)
