@@ -43,6 +43,11 @@ def test_create_app_is_build_app_with_the_package_parts(settings, users):
             ("POST", "/login"),
             ("GET", "/get-user"),
             ("GET", "/admin/users"),
+            ("POST", "/register"),
+            ("POST", "/refresh"),
+            ("POST", "/logout"),
+            ("POST", "/logout-all"),
+            ("POST", "/password"),
         }
     )
 

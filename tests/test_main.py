@@ -112,7 +112,7 @@ def test_readme_curl_session(server):
         response = http.post(f"{url}/login", json={"email": ALICE_EMAIL, "password": ALICE_PASSWORD}, timeout=30)
         assert response.status_code == 200
         body = response.json()
-        assert list(body) == ["access_token", "token_type", "expires_in"]
+        assert list(body) == ["access_token", "token_type", "expires_in", "refresh_token"]
         assert body["token_type"] == "Bearer" and body["expires_in"] == 900
         token = body["access_token"]
         for method, path, json_body, authorization, status, expected in SESSION:
