@@ -25,6 +25,7 @@ from tutorial_src.lab.browser_twins import (
     cross_site_url,
     csrf_attack_url,
     csrf_page,
+    page_link,
     patch_page_script,
     second_origin_page,
     set_api_url,
@@ -146,3 +147,16 @@ async def test_the_second_origin_serves_the_page_pointed_at_the_api(aiohttp_clie
 def test_second_origin_page_needs_the_meta_tag():
     with pytest.raises(ValueError, match="api-base"):
         second_origin_page({"index.html": b"<html></html>"}, "http://127.0.0.1:1")
+
+
+@pytest.mark.parametrize(
+    ("environ", "expected"),
+    [
+        ({}, "http://127.0.0.1:8001/app/"),
+        ({"JUPYTERHUB_SERVICE_PREFIX": ""}, "http://127.0.0.1:8001/app/"),
+        ({"JUPYTERHUB_SERVICE_PREFIX": "/user/alice/"}, "/user/alice/proxy/8001/app/"),
+        ({"JUPYTERHUB_SERVICE_PREFIX": "/user/alice"}, "/user/alice/proxy/8001/app/"),
+    ],
+)
+def test_page_link_goes_through_the_proxy_on_a_hub(environ, expected):
+    assert page_link(8001, environ=environ) == expected
