@@ -76,10 +76,12 @@ $(BROWSER_STAMP): $(STAMP)
 	$(PIP_INSTALL) -e '.[notebooks,test,browser]'
 	touch $(BROWSER_STAMP)
 
-# Every notebook in JupyterLab in headless Chromium, as a learner runs it; screenshots in build/screenshots/.
+# The page at /app/ and notebook 08's labs in headless Chromium (tests/browser/test_app_page.py), then every
+# notebook in JupyterLab as a learner runs it; screenshots of both in build/screenshots/.
 # Playwright drives Debian's chromium (no browser download): apt-get install chromium.
 test-browser: chromium-check $(BROWSER_STAMP)
 	rm -rf build/screenshots
+	CHROMIUM="$(CHROMIUM)" SCREENSHOTS=build/screenshots $(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 	CHROMIUM="$(CHROMIUM)" $(BIN)/python tests/browser/run_notebooks.py --screenshots build/screenshots $(NOTEBOOKS)
 
 chromium-check:

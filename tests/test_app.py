@@ -15,6 +15,17 @@ from tutorial_src.sqlite_store import SQLiteStore
 
 # A syntactically valid bearer header of 8.5 KB: over aiohttp's default 8190-byte header line limit.
 LONG_HEADER = "Bearer " + "a" * (8704 - len("Bearer "))
+#: Notebook 08's routes: the page, the cookie routes, and the CORS preflights aiohttp-cors answers.
+BROWSER_ROUTES = {
+    ("GET", "/app"),
+    ("GET", "/app/"),
+    ("GET", "/app/index.html"),
+    ("GET", "/app/app.js"),
+    ("GET", "/app/app.css"),
+    *{(method, f"/auth/{name}") for name in ("login", "refresh", "logout") for method in ("POST", "OPTIONS")},
+    ("OPTIONS", "/get-user"),
+    ("OPTIONS", "/register"),
+}
 
 
 def routes_of(app: web.Application) -> set[tuple[str, str]]:
@@ -52,6 +63,7 @@ def test_create_app_is_build_app_with_the_package_parts(settings, users):
             ("POST", "/logout-all"),
             ("POST", "/password"),
         }
+        | BROWSER_ROUTES
     )
 
 

@@ -44,8 +44,9 @@ logger = logging.getLogger(__name__)
 LOGIN_ATTEMPTS = web.AppKey("login_attempts", AttemptLimiter)
 #: The app's bound on logins hashing at once.
 LOGIN_GATE = web.AppKey("login_gate", LoginGate)
-#: The route ``login_guard`` guards.
-LOGIN_PATH = "/login"
+#: The routes ``login_guard`` guards: every route that checks a password (``/auth/login`` is the browser's,
+#: notebook 08's ``browser.AUTH_PREFIX``; a test checks the two agree).
+LOGIN_PATHS = frozenset({"/login", "/auth/login"})
 #: What a client waits before trying again when every login slot is busy, in seconds.
 BUSY_RETRY_AFTER = 1
 
@@ -122,7 +123,7 @@ def _is_login(request: web.Request) -> bool:
     if info.http_exception is not None or request.method != hdrs.METH_POST:
         return False
     resource = info.route.resource
-    return resource is not None and resource.canonical == LOGIN_PATH
+    return resource is not None and resource.canonical in LOGIN_PATHS
 
 
 async def let_the_loop_turn() -> None:

@@ -9,6 +9,7 @@
   collector for what an injected script sends (``/steal``, read back at ``/loot``).
 - ``create_second_origin_app``: the app's page served from another origin, calling the API at ``api_url``
   (the CORS demonstration).
+- ``page_link``: where the learner's own browser finds a server's page, locally or through jupyter-server-proxy.
 
 Each twin is ``app.build_app`` with the learner-facing parts swapped, exactly as notebook 05's twins: the same
 routes, store and limits, one flaw each. Serve them with ``server.BackgroundServer`` (127.0.0.1 only).
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import os
 from collections.abc import Collection, Mapping
 from urllib.parse import quote, urlencode
 
@@ -234,3 +236,20 @@ def create_second_origin_app(api_url: str = "") -> web.Application:
 def set_api_url(app: web.Application, api_url: str) -> None:
     """Point the second origin's page at another API (the page reads it when it is next loaded)."""
     app[API_URL][0] = api_url
+
+
+# ------------------------------------------------------------------------------------- the learner's browser
+
+
+def page_link(port: int, path: str = "/app/", environ: Mapping[str, str] | None = None) -> str:
+    """The URL at which the learner's browser reaches ``path`` of a server on ``port`` of the kernel's machine.
+
+    Locally, ``http://127.0.0.1:<port><path>``. On JupyterHub and Binder (``JUPYTERHUB_SERVICE_PREFIX`` is set,
+    e.g. ``/user/alice/``) the kernel's 127.0.0.1 is not the browser's: the link goes through
+    jupyter-server-proxy, ``<prefix>proxy/<port><path>``, a path on the hub's own origin.
+    """
+    env = os.environ if environ is None else environ
+    prefix = env.get("JUPYTERHUB_SERVICE_PREFIX")
+    if prefix:
+        return f"{prefix.rstrip('/')}/proxy/{port}{path}"
+    return f"http://127.0.0.1:{port}{path}"

@@ -1,7 +1,7 @@
 // The page of notebook 08: sign up, log in, call the API, renew the access token before it expires, log out.
 // The access token lives in the variable below and nowhere else; the refresh token is in a cookie the server set
 // HttpOnly, which this script can neither read nor write: the browser sends it to the auth/ routes by itself.
-"use strict";
+// A module (index.html loads it with type="module"): its variables are not globals another script could name.
 
 const api = new URL(document.querySelector('meta[name="api-base"]').content, document.baseURI);
 let accessToken = null;
@@ -17,7 +17,8 @@ function log(method, path, status, detail = "") {
 }
 
 // The cookie routes (auth/…) get the custom header the server's CSRF check demands and the cookie
-// (credentials: "include" lets it go to another origin's API too); the others get the bearer token, no cookie.
+// (credentials: "include" lets it go to another origin's API too); the others get the bearer token and no
+// cookie of another origin ("same-origin": through a proxy, the proxy's own login cookie still goes along).
 async function call(method, path, { body, cookie = false } = {}) {
   const headers = {};
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -29,13 +30,14 @@ async function call(method, path, { body, cookie = false } = {}) {
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: cookie ? "include" : "omit",
+      credentials: cookie ? "include" : "same-origin",
     });
   } catch (error) {
     log(method, path, "failed", "(no answer the page may read; the console says why, e.g. CORS)");
     return { status: 0, data: null };
   }
-  const data = response.status === 204 ? null : await response.json();
+  const json = (response.headers.get("Content-Type") || "").startsWith("application/json");
+  const data = json ? await response.json() : null;
   log(method, path, response.status, data && data.error ? data.error : "");
   return { status: response.status, data };
 }
