@@ -31,6 +31,7 @@ FUNCTION_CHECKERS = [
     "claim_tampering_lab",
     "checks_on_hit",
     "bounded_put",
+    "csrf_check_lab",
 ]
 
 
