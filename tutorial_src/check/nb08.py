@@ -153,7 +153,9 @@ class PageHeaders(Mapping[str, str]):
 def browser_headers(origin: str | None, site: str | None, custom: bool, **more: str) -> dict[str, str]:
     """What a browser sends to the lab app: its ``Host``, then ``Origin`` and ``Sec-Fetch-Site`` when it sends
     them (``None``: the header is left out), and the custom header when the request has it."""
-    headers: dict[str, str] = {hdrs.HOST: LAB_HOST}
+    # A connection per request: a refused request's body is never read, and a server that then closes the
+    # connection could otherwise race the next request sent on it (a ConnectionError that is nobody's mistake).
+    headers: dict[str, str] = {hdrs.HOST: LAB_HOST, hdrs.CONNECTION: "close"}
     if origin is not None:
         headers[hdrs.ORIGIN] = origin
     if site is not None:
