@@ -72,6 +72,12 @@ async def test_each_file_of_the_page_has_its_type(client, name):
     assert await response.read() == page_files()[name]
 
 
+async def test_a_file_the_page_does_not_have_is_404_json(client):
+    response = await client.get("/app/secrets.txt")
+    assert response.status == 404
+    assert (await response.json())["error"] == "not_found"
+
+
 async def test_app_without_a_slash_redirects_relatively(client):
     # Relative, so that behind a proxy's prefix (/user/x/proxy/8000/app) it stays under the prefix.
     response = await client.get("/app", allow_redirects=False)
@@ -315,10 +321,16 @@ async def test_another_origin_gets_no_cors_answer(cors_client, path):
     assert (await response.json())["error"] == "forbidden"
 
 
-async def test_without_an_allow_list_no_origin_is_allowed(client):
-    response = await client.options(f"{AUTH_PREFIX}/login", headers=preflight(OTHER_ORIGIN))
-    assert response.status == 403
+@pytest.mark.parametrize("path", [f"{AUTH_PREFIX}/login", "/get-user"])
+async def test_without_an_allow_list_no_origin_is_allowed(client, path):
+    # No CORS at all: no preflight route (405), no CORS header on any answer.
+    response = await client.options(path, headers=preflight(OTHER_ORIGIN))
+    assert response.status == 405
     assert "Access-Control-Allow-Origin" not in response.headers
+    answer = await client.post(
+        f"{AUTH_PREFIX}/login", json=CREDENTIALS, headers={**SAME_ORIGIN, "Origin": OTHER_ORIGIN}
+    )
+    assert "Access-Control-Allow-Origin" not in answer.headers
 
 
 # ------------------------------------------------------------------------------------------ behind a proxy
