@@ -111,8 +111,12 @@ async def test_a_restart_on_the_same_file_keeps_users_and_refresh_tokens(tmp_pat
         hashes = [user.password_hash for user in store.all()]
         bob = await store.create_user("bob@example.com", "bob's hash")
         session, token = await store.start_session(bob.id, now=time.time(), lifetime=100, token_ttl=100)
+        ended, _ = await store.start_session(bob.id, now=time.time(), lifetime=100, token_ttl=100)
+        await store.revoke_session(ended.id)
+        await store.revoke_access_token("jwt-tutorial", "a-jti", time.time() + 100)
     async with opened(path, settings, demo_users=True) as store:
         assert store.get_by_id(bob.id) == bob
+        assert ended.id in store.revocations.sessions and ("jwt-tutorial", "a-jti") in store.revocations.tokens
         assert [user.password_hash for user in store.all()][:2] == hashes  # the demo users were made once
         used = await store.use_refresh_token(token, now=time.time(), grace=5, token_ttl=100)
         assert used is not None and used.session == session and used.successor is not None
@@ -168,9 +172,12 @@ async def test_a_long_gap_reloads_everything(tmp_path, settings):
     path = tmp_path / "gap.db"
     async with opened(path, settings) as first, opened(path, settings) as second:
         alice_id = await alice_in(first, settings)
+        await second.sync()
+        bob = await first.create_user("bob@example.com", "hash")
+        await first.delete_user(alice_id)
         second._synced_at = time.monotonic() - CHANGES_KEPT_FOR - 1  # the change rows may be purged by now
         await second.sync()
-        assert second.get_by_id(alice_id) is not None
+        assert second.get_by_id(alice_id) is None and second.get_by_id(bob.id) == bob
 
 
 async def test_the_purge_deletes_what_nobody_needs(tmp_path, settings):

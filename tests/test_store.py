@@ -134,6 +134,15 @@ async def test_a_revoked_session_gives_nothing_and_denies_its_access_tokens(stor
     store.revocations.check({"iss": "i", "jti": "j", "sid": new_session_id()})  # another session passes
 
 
+async def test_a_replay_after_the_session_ended_gives_nothing(store):
+    session_id, token = await start(store)
+    await use(store, token)
+    await store.revoke_session(session_id)
+    await store.revoke_session(session_id)  # twice: nothing more happens
+    await store.revoke_session(new_session_id())  # unknown: denied all the same, it costs nothing
+    assert await use(store, token, now=NOW + GRACE + 1) is None
+
+
 async def test_revoke_sessions_keeps_the_one_asked(store):
     kept, kept_token = await start(store)
     ended, ended_token = await start(store)

@@ -463,11 +463,11 @@ class SQLiteStore(Store):
         return bool(list(rows))
 
     def _remember_successor(self, token_hash: str, successor: str, now: float, grace: float) -> None:
-        self._recent[token_hash] = (successor, now)
         for spent, (_, when) in list(self._recent.items()):  # oldest first: dicts keep insertion order
             if when >= now - grace:
                 break
             del self._recent[spent]
+        self._recent[token_hash] = (successor, now)
 
     async def _create_demo_users(self) -> None:
         for email, password, is_admin in DEMO_USERS:
