@@ -15,16 +15,12 @@ from tutorial_src.sqlite_store import SQLiteStore
 
 # A syntactically valid bearer header of 8.5 KB: over aiohttp's default 8190-byte header line limit.
 LONG_HEADER = "Bearer " + "a" * (8704 - len("Bearer "))
-#: Notebook 08's routes: the page, the cookie routes, and the CORS preflights aiohttp-cors answers.
+#: Notebook 08's routes: the page and the cookie routes (CORS preflights only with an allow-list).
 BROWSER_ROUTES = {
     ("GET", "/app"),
     ("GET", "/app/"),
-    ("GET", "/app/index.html"),
-    ("GET", "/app/app.js"),
-    ("GET", "/app/app.css"),
-    *{(method, f"/auth/{name}") for name in ("login", "refresh", "logout") for method in ("POST", "OPTIONS")},
-    ("OPTIONS", "/get-user"),
-    ("OPTIONS", "/register"),
+    ("GET", "/app/{name}"),
+    *{("POST", f"/auth/{name}") for name in ("login", "refresh", "logout")},
 }
 
 

@@ -14,6 +14,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from conftest import ALICE
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from tutorial_src import browser
 from tutorial_src.abuse import LOGIN_PATHS
@@ -34,6 +37,13 @@ from tutorial_src.routes import unguarded_routes
 SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin", CSRF_HEADER: "fetch"}
 OTHER_ORIGIN = "http://127.0.0.1:9999"
 CREDENTIALS = {"email": ALICE[0], "password": ALICE[1]}
+FUZZ = hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 
 
 @pytest.fixture
@@ -70,6 +80,12 @@ async def test_each_file_of_the_page_has_its_type(client, name):
     assert response.status == 200
     assert response.content_type == PAGE_FILES[name]
     assert await response.read() == page_files()[name]
+
+
+async def test_a_file_the_page_does_not_have_is_404_json(client):
+    response = await client.get("/app/secrets.txt")
+    assert response.status == 404
+    assert (await response.json())["error"] == "not_found"
 
 
 async def test_app_without_a_slash_redirects_relatively(client):
@@ -315,10 +331,16 @@ async def test_another_origin_gets_no_cors_answer(cors_client, path):
     assert (await response.json())["error"] == "forbidden"
 
 
-async def test_without_an_allow_list_no_origin_is_allowed(client):
-    response = await client.options(f"{AUTH_PREFIX}/login", headers=preflight(OTHER_ORIGIN))
-    assert response.status == 403
+@pytest.mark.parametrize("path", [f"{AUTH_PREFIX}/login", "/get-user"])
+async def test_without_an_allow_list_no_origin_is_allowed(client, path):
+    # No CORS at all: no preflight route (405), no CORS header on any answer.
+    response = await client.options(path, headers=preflight(OTHER_ORIGIN))
+    assert response.status == 405
     assert "Access-Control-Allow-Origin" not in response.headers
+    answer = await client.post(
+        f"{AUTH_PREFIX}/login", json=CREDENTIALS, headers={**SAME_ORIGIN, "Origin": OTHER_ORIGIN}
+    )
+    assert "Access-Control-Allow-Origin" not in answer.headers
 
 
 # ------------------------------------------------------------------------------------------ behind a proxy
@@ -391,3 +413,34 @@ async def test_the_browser_login_counts_failed_attempts(aiohttp_client, settings
         (await client.post(f"{AUTH_PREFIX}/login", json=wrong, headers=SAME_ORIGIN)).status for _ in range(3)
     ]
     assert statuses == [401, 401, 429]
+
+
+# ------------------------------------------------------------------------------------------- hostile input
+
+# Printable ASCII without the separators that would end the cookie pair itself: what a Cookie value may carry.
+COOKIE_TEXT = st.text(
+    st.characters(min_codepoint=0x21, max_codepoint=0x7E, exclude_characters=';,"\\'), max_size=300
+)
+HEADER_TEXT = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200)
+
+
+@FUZZ
+@given(
+    route=st.sampled_from(["login", "refresh", "logout"]),
+    cookie=COOKIE_TEXT,
+    origin=st.one_of(st.none(), HEADER_TEXT),
+    site=st.one_of(st.none(), st.sampled_from(["same-origin", "same-site", "cross-site", "none"]), HEADER_TEXT),
+    prefix=st.one_of(st.none(), HEADER_TEXT),
+    body=st.binary(max_size=512),
+)
+async def test_hostile_cookies_and_headers_never_give_a_5xx(client, route, cookie, origin, site, prefix, body):
+    headers = {CSRF_HEADER: "fetch", "Cookie": f"{REFRESH_COOKIE}={cookie}", "Content-Type": "application/json"}
+    for name, value in (("Origin", origin), ("Sec-Fetch-Site", site), ("X-Forwarded-Prefix", prefix)):
+        if value is not None:
+            headers[name] = value
+    response = await client.post(f"{AUTH_PREFIX}/{route}", data=body, headers=headers)
+    assert response.status < 500, await response.text()
+    if response.status >= 400:
+        assert set(await response.json()) == {"error", "message"}
+    for morsel in response.cookies.values():
+        assert ";" not in morsel["path"] and morsel["path"].endswith(AUTH_PREFIX)

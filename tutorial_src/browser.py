@@ -150,22 +150,21 @@ def _under_proxy_prefix(request: web.Request, response: web.StreamResponse) -> N
 # ------------------------------------------------------------------------------------------------ the page
 
 
-def _page_handler(name: str) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def serve(request: web.Request) -> web.Response:
-        config = request.app[BROWSER]
-        headers = {
-            hdrs.CACHE_CONTROL: "no-cache",
-            "X-Content-Type-Options": "nosniff",
-            "Referrer-Policy": "no-referrer",
-        }
-        if name == "index.html" and config.content_security_policy is not None:
-            headers["Content-Security-Policy"] = config.content_security_policy
-        return web.Response(
-            body=config.page[name], content_type=PAGE_FILES[name], charset="utf-8", headers=headers
-        )
-
-    serve.__name__ = serve.__qualname__ = f"page_{name.replace('.', '_')}"
-    return public_route(serve)
+@public_route
+async def serve_page(request: web.Request) -> web.Response:
+    """``GET /app/`` and ``GET /app/{name}``: the page's files, ``index.html`` with the Content-Security-Policy."""
+    name = request.match_info.get("name", "index.html")
+    config = request.app[BROWSER]
+    if name not in PAGE_FILES:
+        raise json_error(web.HTTPNotFound, "not_found", f"the page has no file {name!r}")
+    headers = {
+        hdrs.CACHE_CONTROL: "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+    }
+    if name == "index.html" and config.content_security_policy is not None:
+        headers["Content-Security-Policy"] = config.content_security_policy
+    return web.Response(body=config.page[name], content_type=PAGE_FILES[name], charset="utf-8", headers=headers)
 
 
 @public_route
@@ -292,10 +291,9 @@ def setup_browser(
         content_security_policy=content_security_policy,
     )
     router = app.router
-    router.add_get("/app", page_redirect)
-    router.add_get("/app/", _page_handler("index.html"))
-    for name in PAGE_FILES:
-        router.add_get(f"/app/{name}", _page_handler(name))
+    router.add_get("/app", page_redirect, allow_head=False)
+    router.add_get("/app/", serve_page)
+    router.add_get("/app/{name}", serve_page)
     auth_routes = [
         router.add_post(f"{AUTH_PREFIX}/login", csrf_protected(browser_login)),
         router.add_post(f"{AUTH_PREFIX}/refresh", csrf_protected(browser_refresh)),
@@ -310,6 +308,8 @@ def setup_cors(
     """CORS with aiohttp-cors: the allowed origins may call the cookie routes with credentials (the cookie) and
     the bearer routes without; any other origin gets no CORS headers, so the browser keeps the answer from it.
     """
+    if not allowed_origins:
+        return  # no CORS at all: a preflight finds no OPTIONS route (405), and the browser refuses
     cors = aiohttp_cors.setup(app)
     # aiohttp-cors 0.8 annotates setup() but not ResourceOptions' constructor.
     with_cookie = aiohttp_cors.ResourceOptions(  # type: ignore[no-untyped-call]

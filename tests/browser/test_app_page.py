@@ -22,27 +22,27 @@ from pathlib import Path
 
 import pytest
 import requests
+import run_notebooks
+from playwright.sync_api import Page, expect, sync_playwright
+from run_notebooks import CHROMIUM_ARGS, Lab, find_chromium, lab_command
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402 - only once Playwright is there
-from run_notebooks import CHROMIUM_ARGS, Lab, find_chromium  # noqa: E402
-
-from tutorial_src.app import build_app, create_app  # noqa: E402
-from tutorial_src.browser import AUTH_PREFIX, REFRESH_COOKIE  # noqa: E402
-from tutorial_src.demo import DEMO_USERS  # noqa: E402
-from tutorial_src.lab.browser_twins import (  # noqa: E402
+from tutorial_src.app import build_app, create_app
+from tutorial_src.browser import AUTH_PREFIX, REFRESH_COOKIE
+from tutorial_src.demo import DEMO_USERS
+from tutorial_src.lab.browser_twins import (
     create_attacker_app,
     create_csrf_twin,
     create_second_origin_app,
     create_xss_twin,
     cross_site_url,
     csrf_attack_url,
+    page_link,
     set_api_url,
     xss_link,
     xss_payload,
 )
-from tutorial_src.lab.server import BackgroundServer  # noqa: E402
-from tutorial_src.settings import Settings, fast_test_settings  # noqa: E402
+from tutorial_src.lab.server import BackgroundServer
+from tutorial_src.settings import Settings, fast_test_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("SCREENSHOTS", ROOT / "build" / "screenshots"))
@@ -318,29 +318,49 @@ def log_in_attempt(page: Page, url: str) -> None:
 # ------------------------------------------------------------------------------------ jupyter-server-proxy
 
 
+#: Where a JupyterHub serves a learner's Jupyter server; the test's Jupyter server takes it as its base_url.
+HUB_PREFIX = "/user/learner/"
+
+
+class HubLikeLab(Lab):
+    """``run_notebooks.Lab`` under ``HUB_PREFIX``, as JupyterHub lays a learner's server out (without the hub)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.origin = self.url
+        self.url = self.origin + HUB_PREFIX.rstrip("/")
+
+
 @pytest.fixture(scope="module")
 def jupyter_lab():
-    """A Jupyter server with jupyter-server-proxy, as on JupyterHub or Binder (without the hub)."""
+    """A Jupyter server with jupyter-server-proxy under a hub's path prefix."""
     marker = secrets.token_hex(8)
-    with tempfile.TemporaryDirectory(prefix="proxy-test-") as tmp:
+
+    def hub_command(*args, **kwargs):
+        return [*lab_command(*args, **kwargs), f"--ServerApp.base_url={HUB_PREFIX}"]
+
+    with tempfile.TemporaryDirectory(prefix="proxy-test-") as tmp, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(run_notebooks, "lab_command", hub_command)
         state = Path(tmp) / "state"
         state.mkdir()
-        with Lab(Path(tmp), state, marker, Path(tmp) / "lab.log") as lab:
+        with HubLikeLab(Path(tmp), state, marker, Path(tmp) / "lab.log") as lab:
             yield lab
 
 
 def test_the_page_works_through_jupyter_server_proxy(context, page, jupyter_lab):
     with serving(create_app(short_lived())) as server:
-        prefix = f"/proxy/{server.port}"
+        # The link notebook 08 prints on a hub: a path on the hub's origin, through jupyter-server-proxy.
+        link = page_link(server.port, environ={"JUPYTERHUB_SERVICE_PREFIX": HUB_PREFIX})
+        assert link == f"{HUB_PREFIX}proxy/{server.port}/app/"
         # The token in the URL logs the browser in to Jupyter (a cookie); the proxy needs that login.
-        page.goto(f"{jupyter_lab.url}{prefix}/app/?token={jupyter_lab.token}")
+        page.goto(f"{jupyter_lab.origin}{link}?token={jupyter_lab.token}")
         expect(page.locator("#credentials")).to_be_visible()
         page.fill("input[name=email]", ALICE_EMAIL)
         page.fill("input[name=password]", ALICE_PASSWORD)
         page.click("button[value=login]")
         expect(page.locator("#who")).to_have_text(ALICE_EMAIL)
         cookie = refresh_cookie(context)
-        assert cookie["path"] == f"{prefix}{AUTH_PREFIX}"  # from X-Forwarded-Prefix
+        assert cookie["path"] == f"{HUB_PREFIX}proxy/{server.port}{AUTH_PREFIX}"  # from X-Forwarded-Prefix
         expect(log_lines(page, "POST auth/refresh → 200")).to_have_count(1, timeout=WAIT_MS)
         shot(page, "14-through-jupyter-server-proxy")
         page.click("#logout")
