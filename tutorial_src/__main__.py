@@ -1,6 +1,10 @@
-"""``python -m tutorial_src [--host 127.0.0.1] [--port 8080] [--alg ES256 [--keys DIR]]``: serve the demo app.
+"""``python -m tutorial_src [--host 127.0.0.1] [--port 8080] [--db PATH] [--alg ES256 [--keys DIR]]``: serve the
+demo app.
 
-At start it prints the URL and the demo users' emails and passwords, then serves until Ctrl+C. The JWT
+At start it prints the URL, the database and the demo users' emails and passwords, then serves until Ctrl+C.
+With ``--db PATH`` (or the ``JWT_TUTORIAL_DB`` environment variable) users, sessions and revocations live in that
+SQLite file, created on first start with the demo users, and survive a restart; without, they live in memory and
+end with the process. The JWT
 secret is ``JWT_SECRET`` from the environment, else a random one for this process (tokens then stop working
 when the server restarts). With ``--alg`` (ES256, EdDSA, RS256) it signs with the private keys of ``--keys DIR``
 (reloaded on SIGHUP, see ``keyset``), or with a key made for this process, and publishes the public keys at
@@ -20,9 +24,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from .app import create_app
+from .app import DB_ENVIRONMENT_VARIABLE, create_app, database_store
 from .demo import DEMO_USERS
-from .errors import SettingsError
+from .errors import SettingsError, StoreUnavailable
 from .keyset import ASYMMETRIC_ALGORITHMS, KeyRing
 from .settings import Settings
 
@@ -40,12 +44,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--alg", choices=ASYMMETRIC_ALGORITHMS, help="sign with a private key instead of JWT_SECRET (notebook 09)"
     )
     parser.add_argument("--keys", type=Path, help="key directory for --alg (default: a key for this process)")
+    parser.add_argument(
+        "--db",
+        type=Path,
+        default=os.environ.get(DB_ENVIRONMENT_VARIABLE) or None,
+        help=f"SQLite file for users and sessions, created if missing (default: ${DB_ENVIRONMENT_VARIABLE}, "
+        "else in memory)",
+    )
     return parser.parse_args(argv)
 
 
-def banner(host: str, port: int, ring: KeyRing | None = None) -> str:
-    """The text printed at start: the URL, the demo users and where the secret or the keys come from."""
-    lines = [f"JWT tutorial demo app on http://{host}:{port}  (Ctrl+C to stop)", "Demo users:"]
+def banner(host: str, port: int, ring: KeyRing | None = None, db: Path | None = None) -> str:
+    """The text printed at start: the URL, the database, the demo users and where the secret or the keys come
+    from."""
+    lines = [f"JWT tutorial demo app on http://{host}:{port}  (Ctrl+C to stop)"]
+    if db is not None:
+        lines.append(f"Database: {db} (SQLite; users and sessions survive a restart)")
+    else:
+        lines.append("Database: none, in memory (users and sessions end with the process; --db PATH keeps them)")
+    lines.append("Demo users:")
     for email, password, is_admin in DEMO_USERS:
         role = "admin" if is_admin else "user"
         lines.append(f"  {email:<20} password: {password!r:<32} ({role})")
@@ -79,12 +96,17 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(f"error: {error}")
     elif args.keys is not None:
         sys.exit("error: --keys needs --alg")
-    app = create_app(settings)
+    settings = settings if settings is not None else Settings()
+    store = database_store(args.db, settings) if args.db is not None else None
+    app = create_app(settings, store)
     if ring is not None and ring.directory is not None:
         app.on_startup.append(lambda _: _reload_on_sighup(ring))
-    print(banner(args.host, args.port, ring), flush=True)
+    print(banner(args.host, args.port, ring, args.db), flush=True)
     # print=None: the banner above replaces aiohttp's own "Running on …" line.
-    web.run_app(app, host=args.host, port=args.port, print=None)
+    try:
+        web.run_app(app, host=args.host, port=args.port, print=None)
+    except StoreUnavailable as error:  # the file is not a database, or cannot be opened
+        sys.exit(f"error: the database {args.db} cannot be used: {error}")
 
 
 async def _reload_on_sighup(ring: KeyRing) -> None:

@@ -16,9 +16,10 @@ from jwt import exceptions as jwt_errors
 from .errors import InvalidRequest, InvalidToken, UnsupportedScheme
 from .keys import CURRENT_USER, SETTINGS, USERS
 from .middleware import Handler
-from .models import User, UserStore
+from .models import User
 from .responses import bearer_error
 from .settings import Settings
+from .store import Store
 from .tokens import decode_access_token
 
 # RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token, b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" /
@@ -82,7 +83,7 @@ def describe_token_error(error: jwt.InvalidTokenError) -> str:
     return "the token is invalid"
 
 
-def authenticate_token(token: str, settings: Settings, users: UserStore) -> User:
+def authenticate_token(token: str, settings: Settings, users: Store) -> User:
     """The user an access token stands for, after every check.
 
     Raises:

@@ -35,3 +35,7 @@ class InvalidToken(TutorialError, ValueError):
 
 class KeysUnavailable(TutorialError):
     """A resource service has no issuer key yet and cannot fetch one (it answers 503)."""
+
+
+class StoreUnavailable(TutorialError):
+    """The store's database did not answer (locked, unreadable, gone): the app answers 503, never 500."""

@@ -11,16 +11,18 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from .models import User, UserStore
+from .models import User
 from .settings import Settings
+from .store import Store
 
 if TYPE_CHECKING:  # token_cache imports this module
     from .token_cache import TokenCache
 
 #: The app's ``Settings``.
 SETTINGS = web.AppKey("settings", Settings)
-#: The app's ``UserStore``.
-USERS = web.AppKey("users", UserStore)
+#: The app's store (``store.Store``): users, sessions and revocations; ``models.UserStore`` keeps them in memory,
+#: ``sqlite_store.SQLiteStore`` in a file.
+USERS = web.AppKey("users", Store)
 #: The app's own verified-token cache (notebook 06), when the app builder adds that layer.
 TOKEN_CACHE: web.AppKey[TokenCache] = web.AppKey("token_cache")
 #: The user the auth middleware found for this request, or ``None`` when the request is anonymous.

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import hdrs, web
 
+from .errors import StoreUnavailable
 from .responses import DEFAULT_ERROR_CODES, error_body
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     - An HTTP exception already carrying a JSON body (from ``json_error``) passes through unchanged.
     - One aiohttp raised itself (404 no route, 405 wrong method, 413 body too large…) gets the JSON body
       and keeps its headers (``Allow`` on a 405).
+    - ``StoreUnavailable`` (the database is locked or unreadable) is 503 ``temporarily_unavailable`` with
+      ``Retry-After``: the client may try again; it is no bug of the app.
     - Anything else is a bug: it is logged with its traceback on the server and the client gets a plain 500
       ``internal_error`` that reveals nothing.
 
@@ -38,6 +41,13 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         }
         code = DEFAULT_ERROR_CODES.get(exc.status, "http_error")
         return web.json_response(error_body(code, _message_for(request, exc)), status=exc.status, headers=headers)
+    except StoreUnavailable as exc:
+        logger.warning("store unavailable in %s %s: %s", request.method, request.path, exc)
+        return web.json_response(
+            error_body("temporarily_unavailable", f"the database did not answer ({exc}); try again shortly"),
+            status=503,
+            headers={hdrs.RETRY_AFTER: "1"},
+        )
     except Exception:
         logger.exception("unhandled error in %s %s", request.method, request.path)
         return web.json_response(

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
+from .sessions import change_password, logout_all, register
 from .views import admin_users, get_user, index
 
 #: A decorator that guards a handler, such as ``decorators.login_required``.
@@ -54,9 +55,17 @@ def unguarded_routes(app: web.Application) -> list[str]:
 
 
 def setup_routes(
-    app: web.Application, *, login_handler: Handler, login_required: Guard, admin_required: Guard
+    app: web.Application,
+    *,
+    login_handler: Handler,
+    login_required: Guard,
+    admin_required: Guard,
+    refresh_handler: Handler,
+    logout_handler: Handler,
 ) -> None:
-    """``GET /`` (public), ``POST /login``, ``GET /get-user`` (login required), ``GET /admin/users`` (admins).
+    """``GET /`` (public), ``POST /login``, ``GET /get-user`` (login required), ``GET /admin/users`` (admins);
+    notebook 07's ``POST /register`` and ``POST /refresh`` (public: they carry their own credential), ``POST
+    /logout``, ``POST /logout-all`` and ``POST /password`` (login required).
 
     The guards are applied here rather than on the handlers in ``views.py``, so that ``build_app`` can serve
     the same routes with the decorators a notebook has just written.
@@ -65,3 +74,8 @@ def setup_routes(
     app.router.add_post("/login", public_route(login_handler))
     app.router.add_get("/get-user", login_required(get_user))
     app.router.add_get("/admin/users", admin_required(admin_users))
+    app.router.add_post("/register", public_route(register))
+    app.router.add_post("/refresh", public_route(refresh_handler))
+    app.router.add_post("/logout", login_required(logout_handler))
+    app.router.add_post("/logout-all", login_required(logout_all))
+    app.router.add_post("/password", login_required(change_password))

@@ -13,6 +13,7 @@ from typing import Any
 
 from .errors import SettingsError
 from .keyset import ASYMMETRIC_ALGORITHMS, KeyRing
+from .revocation import Revocations
 
 #: RFC 7518 §3.2: an HMAC key must be at least as long as the hash output (256 bits for HS256). PyJWT warns
 #: (``InsecureKeyLengthWarning``) below the same sizes.
@@ -66,6 +67,18 @@ class Settings:
         signing_keys: the issuer's key ring when it signs with a private key (``jwt_algorithm`` ES256, EdDSA or
             RS256, the current key's algorithm); ``None`` for HMAC. Notebook 09.
         jwks_max_age: how long verifiers may cache the published JWKS, in seconds (``Cache-Control: max-age``).
+        refresh_token_ttl: seconds a refresh token stays usable if it is not used (each refresh hands out a new
+            one); never past its session's end. Notebook 07.
+        session_lifetime: seconds from login to the absolute end of a session: refreshing never extends it
+            (RFC 9700 §4.14.2).
+        refresh_grace: seconds in which a refresh token just spent may be presented again and get the same
+            successor (a lost response, a second tab) instead of counting as a replay. docs/design.md.
+        revocation_poll: seconds between two reads of the revocations other processes made (the SQLite store).
+        revocation_max_delay: seconds without a successful read after which the app refuses access tokens with
+            503 rather than risk accepting a revoked one; at least ``revocation_poll``.
+        db_timeout: seconds a database statement waits for another process's lock before the app answers 503.
+        revocations: the in-process denylist ``tokens.decode_access_token`` checks every token against; the app
+            builder sets its store's here. ``None``: no check (a resource service, a token decoded by hand).
 
     Raises:
         SettingsError: the algorithm is neither an HMAC one nor the signing keys' one, the secret is shorter
@@ -94,6 +107,16 @@ class Settings:
     # Not in the repr: notebooks 01-06 show the repr of HMAC settings, which these fields do not concern.
     signing_keys: KeyRing | None = field(default=None, repr=False)
     jwks_max_age: int = field(default=300, repr=False)
+    # Notebook 07's; not in the repr either, for the same reason.
+    refresh_token_ttl: int = field(default=24 * 3600, repr=False)
+    session_lifetime: int = field(default=7 * 24 * 3600, repr=False)
+    refresh_grace: float = field(default=5.0, repr=False)
+    revocation_poll: float = field(default=0.5, repr=False)
+    revocation_max_delay: float = field(default=2.0, repr=False)
+    db_timeout: float = field(default=2.0, repr=False)
+    # State, not a setting: every function that checks a token takes the settings, the learner's too (notebooks
+    # 02 and 06), so the denylist travels with them. Two settings that differ only by it compare equal.
+    revocations: Revocations | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.signing_keys is not None or self.jwt_algorithm in ASYMMETRIC_ALGORITHMS:
@@ -114,6 +137,13 @@ class Settings:
         for name in ("login_window", "header_timeout", "body_timeout"):
             if not getattr(self, name) > 0:
                 raise SettingsError(f"{name} must be a positive number of seconds")
+        for name in ("refresh_token_ttl", "session_lifetime", "revocation_poll", "db_timeout"):
+            if not getattr(self, name) > 0:
+                raise SettingsError(f"{name} must be a positive number of seconds")
+        if self.refresh_grace < 0:
+            raise SettingsError("refresh_grace must be zero (no grace) or a positive number of seconds")
+        if not self.revocation_max_delay >= self.revocation_poll:
+            raise SettingsError("revocation_max_delay must be at least revocation_poll")
         if self.login_workers is not None and self.login_workers < 1:
             raise SettingsError("login_workers must be a positive number, or None for one per CPU")
 

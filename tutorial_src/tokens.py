@@ -17,22 +17,28 @@ from .keyset import KeySet, key_for_header
 from .models import User
 from .settings import Settings
 
+#: The ``typ`` header of an access token (RFC 9068 §2.1): no other kind of JWT can pass for one.
+ACCESS_TOKEN_TYPE = "at+jwt"
 #: Claims every access token must carry; ``jwt.decode`` raises ``MissingRequiredClaimError`` without one.
 REQUIRED_CLAIMS = ["sub", "iat", "exp", "iss", "aud", "jti"]
 
 
-def create_access_token(user: User, settings: Settings, *, now: datetime | None = None) -> str:
-    """Sign an access token for ``user``.
+def create_access_token(
+    user: User, settings: Settings, *, now: datetime | None = None, session_id: str | None = None
+) -> str:
+    """Sign an access token for ``user``, typed ``at+jwt`` in its header (RFC 9068 §2.1, RFC 8725 §3.11).
 
     Claims (RFC 7519 §4.1): ``sub`` (the user id as a string; PyJWT >= 2.10 rejects integers, §4.1.2),
     ``iat`` (§4.1.6), ``exp`` = ``iat`` + ``settings.access_token_ttl`` seconds (§4.1.4), ``iss`` (§4.1.1),
-    ``aud`` (§4.1.3) and a random ``jti`` (§4.1.7).
+    ``aud`` (§4.1.3), a random ``jti`` (§4.1.7), and ``sid`` (the session, RFC 9068 §2.2.1 allows more claims)
+    when ``session_id`` is given: logging out revokes every access token of that session.
 
     Args:
         user: whom the token is for.
         settings: secret, algorithm, lifetime, issuer and audience.
         now: the issue time, timezone-aware UTC; defaults to the current time. Pass a time in the past to
             mint an already-expired token for a demonstration, without sleeping.
+        session_id: the session (refresh-token family) the token belongs to (notebook 07).
 
     Returns:
         The compact serialisation ``header.payload.signature`` as ``str`` (PyJWT 2 no longer returns bytes).
@@ -43,7 +49,7 @@ def create_access_token(user: User, settings: Settings, *, now: datetime | None 
     issued_at = now if now is not None else datetime.now(timezone.utc)
     if issued_at.tzinfo is None:
         raise ValueError("now must be timezone-aware (UTC), e.g. datetime.now(timezone.utc)")
-    claims = {
+    claims: dict[str, Any] = {
         "sub": str(user.id),
         "iat": issued_at,
         "exp": issued_at + timedelta(seconds=settings.access_token_ttl),
@@ -51,12 +57,16 @@ def create_access_token(user: User, settings: Settings, *, now: datetime | None 
         "aud": settings.audience,
         "jti": uuid.uuid4().hex,
     }
+    if session_id is not None:
+        claims["sid"] = session_id
     if settings.signing_keys is not None:
         # RFC 9068 §2.1: an access token's type is "at+jwt"; the kid tells verifiers which key (RFC 7515 §4.1.4).
         key = settings.signing_keys.keys.current
-        headers = {"kid": key.kid, "typ": "at+jwt"}
+        headers = {"kid": key.kid, "typ": ACCESS_TOKEN_TYPE}
         return jwt.encode(claims, key.private_key, algorithm=key.algorithm, headers=headers)
-    return jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+    return jwt.encode(
+        claims, settings.jwt_secret, algorithm=settings.jwt_algorithm, headers={"typ": ACCESS_TOKEN_TYPE}
+    )
 
 
 def decode_access_token(token: str, settings: Settings) -> dict[str, Any]:
@@ -70,24 +80,31 @@ def decode_access_token(token: str, settings: Settings) -> dict[str, Any]:
     Returns:
         The claims, e.g. ``{"sub": "1", "iat": 1700000000, "exp": 1700000900, "iss": …, "aud": …, "jti": …}``.
 
-    With ``settings.signing_keys`` (notebook 09) ``decode_with_key_set`` verifies instead.
+    With ``settings.signing_keys`` (notebook 09) ``decode_with_key_set`` verifies instead. With
+    ``settings.revocations`` (the app's denylist, notebook 07) a revoked token is refused too.
 
     Raises:
         jwt.InvalidTokenError: or one of its subclasses (``ExpiredSignatureError``, ``InvalidSignatureError``,
             ``InvalidAudienceError``, ``MissingRequiredClaimError``…), see
             https://pyjwt.readthedocs.io/en/stable/api.html#exceptions.
+        InvalidToken: the token or its session was revoked (``Revocations.check``).
+        StoreUnavailable: the denylist could not be read lately; the app answers 503.
     """
     if settings.signing_keys is not None:
-        return decode_with_key_set(token, settings, settings.signing_keys.keys)
-    return jwt.decode(
-        token,
-        settings.jwt_secret,
-        algorithms=settings.algorithms,
-        audience=settings.audience,
-        issuer=settings.issuer,
-        leeway=settings.leeway,
-        options={"require": REQUIRED_CLAIMS},
-    )
+        claims = decode_with_key_set(token, settings, settings.signing_keys.keys)
+    else:
+        claims = jwt.decode(
+            token,
+            settings.jwt_secret,
+            algorithms=settings.algorithms,
+            audience=settings.audience,
+            issuer=settings.issuer,
+            leeway=settings.leeway,
+            options={"require": REQUIRED_CLAIMS},
+        )
+    if settings.revocations is not None:
+        settings.revocations.check(claims)
+    return claims
 
 
 def decode_with_key_set(token: str, settings: Settings, keys: KeySet) -> dict[str, Any]:

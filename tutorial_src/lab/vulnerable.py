@@ -40,6 +40,7 @@ from ..keys import CURRENT_USER, SETTINGS, USERS
 from ..models import User, UserStore
 from ..responses import bearer_error
 from ..settings import Settings
+from ..store import Store
 from ..tokens import REQUIRED_CLAIMS, decode_access_token
 from .attacks import new_rsa_key, public_pem
 from .jose import hs256_verify
@@ -241,7 +242,7 @@ class RS256TwinSettings(Settings):
             raise SettingsError("the RS256 twins sign with RS256 and an RSA private key in PEM (PKCS #8)")
 
 
-def user_from_claims(claims: dict[str, Any], users: UserStore) -> User:
+def user_from_claims(claims: dict[str, Any], users: Store) -> User:
     """The user named by ``sub``, with ``is_admin`` taken from the token when it carries a boolean one.
 
     Raises:
