@@ -47,7 +47,7 @@ _PASSWORD = "a long lab passphrase that nobody guesses"
 Check = Callable[[requests.Response, Mapping[str, requests.Response]], "str | None"]
 
 
-class _Bench:
+class _SessionBench:
     """The lab's database file, settings and what the answers handed out so far (tokens by session name).
 
     The settings are the lab's own (secret, issuer, audience, realm, a 10-minute access token), so an answer that
@@ -164,7 +164,7 @@ def _then(*befores: Callable[[], None]) -> Callable[[], None]:
     return before
 
 
-def _bearer(bench: _Bench, name: str) -> tuple[dict[str, str], Callable[[], None]]:
+def _bearer(bench: _SessionBench, name: str) -> tuple[dict[str, str], Callable[[], None]]:
     """Headers carrying ``name``'s access token, and the ``before`` that fills them in."""
     headers: dict[str, str] = {}
 
@@ -177,7 +177,7 @@ def _bearer(bench: _Bench, name: str) -> tuple[dict[str, str], Callable[[], None
 # The checks of the answers.
 
 
-def _pair_problem(bench: _Bench, body: Any, user: str) -> str | None:
+def _pair_problem(bench: _SessionBench, body: Any, user: str) -> str | None:
     """What is wrong with a token answer (RFC 6749 §5.1) for ``user``, or ``None``."""
     if not isinstance(body, dict):
         return f"the body is {safe_repr(body, 80)}, expected a JSON object"
@@ -208,7 +208,7 @@ def _pair_problem(bench: _Bench, body: Any, user: str) -> str | None:
     return None
 
 
-def _keeps(bench: _Bench, name: str, user: str) -> Check:
+def _keeps(bench: _SessionBench, name: str, user: str) -> Check:
     """The check of a login: a token pair for ``user``; remembered as session ``name``."""
 
     def check(response: requests.Response, earlier: Mapping[str, requests.Response]) -> str | None:
@@ -225,7 +225,7 @@ def _keeps(bench: _Bench, name: str, user: str) -> Check:
     return check
 
 
-def _rotated(bench: _Bench, name: str, user: str, *, same_as_before: bool = False) -> Check:
+def _rotated(bench: _SessionBench, name: str, user: str, *, same_as_before: bool = False) -> Check:
     """The check of a refresh of session ``name``: a new pair in the same session; with ``same_as_before``, the
     same successor as the refresh before (a second tab within the grace). Remembered as ``name``'s newest."""
 
@@ -261,7 +261,7 @@ def _nothing_in(response: requests.Response, earlier: Mapping[str, requests.Resp
     return None if not response.content else f"got a body {safe_repr(response.text, 80)}, expected none (204)"
 
 
-def _one_successor(bench: _Bench, name: str, user: str) -> Check:
+def _one_successor(bench: _SessionBench, name: str, user: str) -> Check:
     """The check after the concurrent refreshes: at most one new refresh token among all the answers."""
 
     def check(response: requests.Response, earlier: Mapping[str, requests.Response]) -> str | None:
@@ -336,7 +336,7 @@ _REFRESH_HINTS = {
 }
 
 
-def _register(bench: _Bench, user: str, email: str) -> Step:
+def _register(bench: _SessionBench, user: str, email: str) -> Step:
     def check(response: requests.Response, earlier: Mapping[str, requests.Response]) -> str | None:
         body = json_body(response)
         if not isinstance(body, dict) or not isinstance(body.get("id"), int):
@@ -348,7 +348,7 @@ def _register(bench: _Bench, user: str, email: str) -> Step:
                 check=check)  # fmt: skip
 
 
-def _login(bench: _Bench, name: str, user: str, email: str, hint: str | None = None) -> Step:
+def _login(bench: _SessionBench, name: str, user: str, email: str, hint: str | None = None) -> Step:
     return Step(
         f"{user} logs in ({name})", "POST", "/login", 200, json={"email": email, "password": _PASSWORD},
         check=_keeps(bench, name, user), hint=hint,
@@ -373,13 +373,13 @@ def _refresh(
     )  # fmt: skip
 
 
-def _get_user(bench: _Bench, description: str, name: str, status: int, hint: str) -> Step:
+def _get_user(bench: _SessionBench, description: str, name: str, status: int, hint: str) -> Step:
     headers, before = _bearer(bench, name)
     return Step(description, "GET", "/get-user", status, "invalid_token" if status == 401 else None,
                 headers=headers, before=before, hint=hint)  # fmt: skip
 
 
-def refresh_steps(bench: _Bench, hints: Mapping[str, str]) -> list[Step]:
+def refresh_steps(bench: _SessionBench, hints: Mapping[str, str]) -> list[Step]:
     """Rotation, a second tab within the grace, reuse after it (the family ends), bad tokens, and 20 refreshes
     of one token at once."""
     alice, bob = "alice@example.com", "bob@example.com"
@@ -434,7 +434,9 @@ def _quiet(name: str) -> Iterator[None]:
         logger.propagate = saved
 
 
-def _lab(bench: _Bench, build: Callable[[], web.Application], steps: list[Step], summary: str) -> CheckResult:
+def _lab(
+    bench: _SessionBench, build: Callable[[], web.Application], steps: list[Step], summary: str
+) -> CheckResult:
     try:
         with _quiet("tutorial_src.revocation"), _quiet("tutorial_src.sqlite_store"):
             try:
@@ -490,7 +492,7 @@ def consume_lab(answer: Any) -> CheckResult:
             "write `async def consume_refresh_token(db, token_hash, now)`: the store awaits it, and every "
             "aiosqlite call inside is awaited"
         )
-    bench = _Bench()
+    bench = _SessionBench()
     built: list[web.Application] = []
 
     def build() -> web.Application:
@@ -514,7 +516,7 @@ def refresh_lab(answer: Any) -> CheckResult:
     refused = require_async_handler(answer, "refresh")
     if refused is not None:
         return refused
-    bench = _Bench()
+    bench = _SessionBench()
 
     def build() -> web.Application:
         return build_app(bench.settings, SQLiteStore(bench.path, bench.settings), refresh_handler=answer)
@@ -553,7 +555,7 @@ _LOGOUT_HINTS = {
 }
 
 
-def logout_steps(bench: _Bench) -> list[Step]:
+def logout_steps(bench: _SessionBench) -> list[Step]:
     """One session ends, others stay; a refresh token in the body; unknown and foreign ones; a token without
     ``sid``."""
     alice, bob = "alice@example.com", "bob@example.com"
@@ -618,7 +620,7 @@ def logout_lab(answer: Any) -> CheckResult:
     refused = require_async_handler(answer, "logout")
     if refused is not None:
         return refused
-    bench = _Bench()
+    bench = _SessionBench()
 
     def build() -> web.Application:
         return build_app(bench.settings, SQLiteStore(bench.path, bench.settings), logout_handler=answer)
