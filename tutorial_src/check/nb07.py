@@ -434,7 +434,7 @@ def _quiet(name: str) -> Iterator[None]:
         logger.propagate = saved
 
 
-def _lab(
+def _session_lab(
     bench: _SessionBench, build: Callable[[], web.Application], steps: list[Step], summary: str
 ) -> CheckResult:
     try:
@@ -501,7 +501,7 @@ def consume_lab(answer: Any) -> CheckResult:
         return built[0]
 
     summary = f"one statement spends a refresh token: {CONCURRENT_REFRESHES} refreshes at once got one successor"
-    return _lab(bench, build, refresh_steps(bench, _CONSUME_HINTS), summary)
+    return _session_lab(bench, build, refresh_steps(bench, _CONSUME_HINTS), summary)
 
 
 def refresh_lab(answer: Any) -> CheckResult:
@@ -522,7 +522,7 @@ def refresh_lab(answer: Any) -> CheckResult:
         return build_app(bench.settings, SQLiteStore(bench.path, bench.settings), refresh_handler=answer)
 
     summary = "rotation, reuse detection that ends the family, and invalid_grant for every bad refresh token"
-    return _lab(bench, build, refresh_steps(bench, _REFRESH_HINTS), summary)
+    return _session_lab(bench, build, refresh_steps(bench, _REFRESH_HINTS), summary)
 
 
 _LOGOUT_HINTS = {
@@ -626,4 +626,4 @@ def logout_lab(answer: Any) -> CheckResult:
         return build_app(bench.settings, SQLiteStore(bench.path, bench.settings), logout_handler=answer)
 
     summary = "logout ends its session's access and refresh tokens, and nothing else"
-    return _lab(bench, build, logout_steps(bench), summary)
+    return _session_lab(bench, build, logout_steps(bench), summary)
