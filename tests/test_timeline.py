@@ -89,3 +89,16 @@ def test_duration(seconds, said):
 def test_what_cannot_be_drawn_is_refused(spans, marks, tick, problem):
     with pytest.raises(ValueError, match=problem):
         timeline(spans, marks, title="t", tick=tick)
+
+
+def test_a_label_goes_inside_its_bar_when_it_fits_else_after_it():
+    line = timeline(
+        [Span("a", 0, 1200, "k", "fits inside"), Span("b", 0, 1, "k", "a label too long for its bar")],
+        title="t",
+        tick=300,
+    )
+    texts = {text.text: text for text in ET.fromstring(line.svg()).iter(f"{SVG}text")}
+    assert texts["fits inside"].get("fill") == "#ffffff"
+    assert float(texts["fits inside"].get("x")) == LEFT + 4
+    assert texts["a label too long for its bar"].get("fill") == "#333333"
+    assert float(texts["a label too long for its bar"].get("x")) > line.x(1)

@@ -129,13 +129,17 @@ class Timeline:
             y = TOP + lanes.index(span.lane) * LANE_HEIGHT + 4
             x, width = self.x(span.start), self.x(span.end) - self.x(span.start)
             said = quoteattr(f"{span.lane}, {span.kind}: {duration(span.start)} to {duration(span.end)}")
+            # A white edge keeps back-to-back bars (a token and its successor) apart.
             parts.append(
                 f'<rect x="{x:.1f}" y="{y}" width="{max(width, 1.5):.1f}" height="{LANE_HEIGHT - 8}" '
-                f'fill="{colours[span.kind]}" aria-label={said}/>'
+                f'fill="{colours[span.kind]}" stroke="#ffffff" aria-label={said}/>'
             )
             if span.label:
+                # Inside the bar when it fits (about 6 pixels a character), else just after it, in black.
+                inside = width >= 6 * len(span.label) + 8
+                where, colour = (x + 4, "#ffffff") if inside else (x + max(width, 1.5) + 4, "#333333")
                 parts.append(
-                    f'<text x="{x + 4:.1f}" y="{y + LANE_HEIGHT / 2:g}" {SMALL_FONT} fill="#ffffff">'
+                    f'<text x="{where:.1f}" y="{y + LANE_HEIGHT / 2:g}" {SMALL_FONT} fill="{colour}">'
                     f"{escape(span.label)}</text>"
                 )
         for mark in self.marks:
