@@ -102,3 +102,10 @@ def test_a_label_goes_inside_its_bar_when_it_fits_else_after_it():
     assert float(texts["fits inside"].get("x")) == LEFT + 4
     assert texts["a label too long for its bar"].get("fill") == "#333333"
     assert float(texts["a label too long for its bar"].get("x")) > line.x(1)
+
+
+def test_a_long_lane_name_moves_the_axis_right():
+    short = timeline([Span("a", 0, 60, "k")], title="t", tick=60)
+    long = timeline([Span("a lane whose name is long enough to need more room", 0, 60, "k")], title="t", tick=60)
+    assert short.left == LEFT
+    assert long.left > LEFT and long.x(0) == long.left and long.x(60) == WIDTH - RIGHT

@@ -17,6 +17,8 @@ from .chart import FONT, PALETTE
 WIDTH = 720
 LANE_HEIGHT = 26
 LEFT, RIGHT, TOP, BOTTOM = 170, 24, 64, 36
+#: About how wide a character of the 12-pixel sans-serif font is: room for the lane names and the legend.
+CHARACTER_WIDTH = 7
 SMALL_FONT = 'font-family="sans-serif" font-size="10"'
 
 
@@ -96,9 +98,14 @@ class Timeline:
     def height(self) -> int:
         return TOP + len(self.lanes) * LANE_HEIGHT + BOTTOM
 
+    @property
+    def left(self) -> float:
+        """Where the time axis starts: ``LEFT``, or further right when a lane's name needs the room."""
+        return max(LEFT, 16 + CHARACTER_WIDTH * max(len(lane) for lane in self.lanes))
+
     def x(self, seconds: float) -> float:
         """The SVG x coordinate of a time (a linear scale from 0 to ``end``)."""
-        return LEFT + seconds / self.end * (WIDTH - LEFT - RIGHT)
+        return self.left + seconds / self.end * (WIDTH - self.left - RIGHT)
 
     def svg(self) -> str:
         """The timeline as one ``<svg>`` element."""
@@ -122,7 +129,7 @@ class Timeline:
         for row, lane in enumerate(lanes):
             y = TOP + row * LANE_HEIGHT
             parts.append(
-                f'<text x="{LEFT - 8}" y="{y + LANE_HEIGHT / 2 + 4:g}" text-anchor="end" {FONT}>'
+                f'<text x="{self.left - 8:g}" y="{y + LANE_HEIGHT / 2 + 4:g}" text-anchor="end" {FONT}>'
                 f"{escape(lane)}</text>"
             )
         for span in self.spans:
@@ -151,11 +158,14 @@ class Timeline:
             parts.append(
                 f'<text x="{x:.1f}" y="{TOP - 12}" text-anchor="middle" {SMALL_FONT}>{escape(mark.label)}</text>'
             )
-        parts.append(f'<line x1="{LEFT}" y1="{axis_y}" x2="{WIDTH - RIGHT}" y2="{axis_y}" stroke="#333333"/>')
-        for position, kind in enumerate(self.kinds):
-            x = LEFT + 150 * position
+        parts.append(
+            f'<line x1="{self.left:g}" y1="{axis_y}" x2="{WIDTH - RIGHT}" y2="{axis_y}" stroke="#333333"/>'
+        )
+        x = 16
+        for kind in self.kinds:  # the legend, left to right, each entry as wide as its name
             parts.append(f'<rect x="{x}" y="30" width="12" height="12" fill="{colours[kind]}"/>')
             parts.append(f'<text x="{x + 16}" y="40" {FONT}>{escape(kind)}</text>')
+            x += 16 + CHARACTER_WIDTH * len(kind) + 20
         parts.append("</svg>")
         return "\n".join(parts)
 
