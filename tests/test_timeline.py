@@ -68,7 +68,15 @@ def test_the_text_view_lists_every_span_and_mark():
 
 @pytest.mark.parametrize(
     ("seconds", "said"),
-    [(0, "0"), (45, "45 s"), (900, "15 min"), (5400, "1 h 30 min"), (172800, "2 d"), (90061, "1 d 1 h")],
+    [
+        (0, "0"),
+        (0.5, "0.5 s"),
+        (45, "45 s"),
+        (900, "15 min"),
+        (5400, "1 h 30 min"),
+        (172800, "2 d"),
+        (90061, "1 d 1 h"),
+    ],
 )
 def test_duration(seconds, said):
     assert duration(seconds) == said
@@ -91,9 +99,13 @@ def test_what_cannot_be_drawn_is_refused(spans, marks, tick, problem):
         timeline(spans, marks, title="t", tick=tick)
 
 
-def test_a_label_goes_inside_its_bar_when_it_fits_else_after_it():
+def test_a_label_goes_inside_its_bar_when_it_fits_else_after_it_or_before_it():
     line = timeline(
-        [Span("a", 0, 1200, "k", "fits inside"), Span("b", 0, 1, "k", "a label too long for its bar")],
+        [
+            Span("a", 0, 1200, "k", "fits inside"),
+            Span("b", 0, 1, "k", "a label too long for its bar"),
+            Span("c", 1100, 1200, "k", "no room after this bar"),
+        ],
         title="t",
         tick=300,
     )
@@ -102,6 +114,8 @@ def test_a_label_goes_inside_its_bar_when_it_fits_else_after_it():
     assert float(texts["fits inside"].get("x")) == LEFT + 4
     assert texts["a label too long for its bar"].get("fill") == "#333333"
     assert float(texts["a label too long for its bar"].get("x")) > line.x(1)
+    before = texts["no room after this bar"]
+    assert before.get("text-anchor") == "end" and float(before.get("x")) < line.x(1100)
 
 
 def test_a_long_lane_name_moves_the_axis_right():

@@ -43,7 +43,9 @@ class Mark:
 
 
 def duration(seconds: float) -> str:
-    """``0``, ``45 s``, ``15 min``, ``1 h 30 min``, ``2 d``: a tick label in the largest units that fit."""
+    """``0``, ``0.5 s``, ``45 s``, ``15 min``, ``1 h 30 min``, ``2 d``: a label in the largest units that fit."""
+    if 0 < seconds < 1:  # a poll interval, say
+        return f"{seconds:.3g} s"
     seconds = round(seconds)
     if seconds == 0:
         return "0"
@@ -142,12 +144,19 @@ class Timeline:
                 f'fill="{colours[span.kind]}" stroke="#ffffff" aria-label={said}/>'
             )
             if span.label:
-                # Inside the bar when it fits (about 6 pixels a character), else just after it, in black.
-                inside = width >= 6 * len(span.label) + 8
-                where, colour = (x + 4, "#ffffff") if inside else (x + max(width, 1.5) + 4, "#333333")
+                # Inside the bar when it fits (about 6 pixels a character), else in black just after it, or just
+                # before it when the picture ends first.
+                needs = 6 * len(span.label) + 8
+                after = x + max(width, 1.5) + 4
+                if width >= needs:
+                    where, colour, anchor = x + 4, "#ffffff", "start"
+                elif after + needs <= WIDTH:
+                    where, colour, anchor = after, "#333333", "start"
+                else:
+                    where, colour, anchor = x - 4, "#333333", "end"
                 parts.append(
-                    f'<text x="{where:.1f}" y="{y + LANE_HEIGHT / 2:g}" {SMALL_FONT} fill="{colour}">'
-                    f"{escape(span.label)}</text>"
+                    f'<text x="{where:.1f}" y="{y + LANE_HEIGHT / 2:g}" text-anchor="{anchor}" {SMALL_FONT} '
+                    f'fill="{colour}">{escape(span.label)}</text>'
                 )
         for mark in self.marks:
             x = self.x(mark.at)
