@@ -306,7 +306,10 @@ _CONSUME_HINTS = {
         "a token spent an hour ago is not spent again: the store then sees used_at, long past the grace, and ends "
         "the whole session - but only if the statement left used_at as it was (WHERE … AND used_at IS NULL)"
     ),
-    "grant": "an unknown token matches no row: the statement returns None, and the store answers invalid_grant",
+    "grant": (
+        "an unknown token must match no row: the WHERE clause names the token (token_hash = :token_hash), the "
+        "statement returns None, and the store answers invalid_grant"
+    ),
     "fields": "the handler refuses such a body before the statement runs",
     "race": (
         "a SELECT, then an UPDATE, with an await between, lets every concurrent request see used_at IS NULL; "
