@@ -142,6 +142,8 @@ async def unfinished(*args):
         (spending("AND used_at IS NOT NULL AND expires_at > :now"), ["alice's refresh token", "got 400"]),
         (spending("AND used_at IS NULL AND expires_at > :now", set_to="1"), ["a second tab", "got 400",
                                                                                "used_at must be the time now"]),
+        (spending("AND used_at IS NULL AND expires_at > :now", set_to="CURRENT_TIMESTAMP"), [
+            "a second tab", "got 500", "ValueError", "used_at must be the time now"]),
         (every_token, ["an unknown refresh token", "got 200", "token_hash = :token_hash"]),
         (returns_the_row, ["returned ('", "return the session id, a str"]),
         (returns_the_cursor, ["returned <aiosqlite", "return the session id"]),
@@ -151,7 +153,8 @@ async def unfinished(*args):
         ("UPDATE …", ["expected the function consume_refresh_token, got str"]),
     ],
     ids=[
-        "read-then-update", "spends-twice", "accepts-expired", "inverted", "constant-used-at", "no-token-hash",
+        "read-then-update", "spends-twice", "accepts-expired", "inverted", "constant-used-at", "text-used-at",
+        "no-token-hash",
         "returns-row", "returns-cursor", "sql-error", "not-async", "stub", "not-a-function",
     ],
 )  # fmt: skip
