@@ -7,8 +7,11 @@ from aiohttp import web
 
 from tutorial_src.app import build_app, create_app
 from tutorial_src.auth import auth_middleware
+from tutorial_src.keys import SETTINGS, USERS
 from tutorial_src.lab.vulnerable import WEAKNESSES, create_vulnerable_app
 from tutorial_src.middleware import error_middleware
+from tutorial_src.models import UserStore
+from tutorial_src.sqlite_store import SQLiteStore
 
 # A syntactically valid bearer header of 8.5 KB: over aiohttp's default 8190-byte header line limit.
 LONG_HEADER = "Bearer " + "a" * (8704 - len("Bearer "))
@@ -43,6 +46,11 @@ def test_create_app_is_build_app_with_the_package_parts(settings, users):
             ("POST", "/login"),
             ("GET", "/get-user"),
             ("GET", "/admin/users"),
+            ("POST", "/register"),
+            ("POST", "/refresh"),
+            ("POST", "/logout"),
+            ("POST", "/logout-all"),
+            ("POST", "/password"),
         }
     )
 
@@ -100,3 +108,18 @@ async def test_the_twin_answers_a_long_bearer_header_as_the_app_does(aiohttp_cli
             (response.status, response.content_type, body["error"], 'error="invalid_token"' in challenge)
         )
     assert answers[0] == answers[1] == (401, "application/json", "invalid_token", True)
+
+
+def test_create_app_keeps_its_users_in_the_file_jwt_tutorial_db_names(settings, tmp_path, monkeypatch):
+    monkeypatch.setenv("JWT_TUTORIAL_DB", str(tmp_path / "env.db"))
+    store = create_app(settings)[USERS]
+    assert isinstance(store, SQLiteStore) and store.path == tmp_path / "env.db" and store.demo_users
+    monkeypatch.delenv("JWT_TUTORIAL_DB")
+    assert isinstance(create_app(settings)[USERS], UserStore)
+
+
+def test_the_apps_settings_carry_the_stores_denylist(settings, users):
+    app = build_app(settings, users)
+    assert app[SETTINGS].revocations is users.revocations and settings.revocations is None
+    assert app[SETTINGS] == settings  # the denylist is state, not a setting
+    assert build_app(app[SETTINGS], users)[SETTINGS] is app[SETTINGS]

@@ -43,7 +43,8 @@ async def assert_token(response, settings) -> dict:
     assert response.content_type == "application/json"
     assert response.headers[hdrs.CACHE_CONTROL] == "no-store"
     body = await response.json()
-    assert set(body) == {"access_token", "token_type", "expires_in"}
+    # create_app's /login is notebook 07's: a refresh token too (tests/test_sessions.py); 01's login has none.
+    assert set(body) == {"access_token", "token_type", "expires_in", "refresh_token"}
     assert body["token_type"] == "Bearer"
     assert body["expires_in"] == settings.access_token_ttl
     assert decode_access_token(body["access_token"], settings)["sub"] == "1"

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import requests
@@ -112,7 +113,7 @@ def test_readme_curl_session(server):
         response = http.post(f"{url}/login", json={"email": ALICE_EMAIL, "password": ALICE_PASSWORD}, timeout=30)
         assert response.status_code == 200
         body = response.json()
-        assert list(body) == ["access_token", "token_type", "expires_in"]
+        assert list(body) == ["access_token", "token_type", "expires_in", "refresh_token"]
         assert body["token_type"] == "Bearer" and body["expires_in"] == 900
         token = body["access_token"]
         for method, path, json_body, authorization, status, expected in SESSION:
@@ -192,3 +193,17 @@ def test_banner_says_where_the_secret_comes_from(monkeypatch):
     assert "from JWT_SECRET" in banner("127.0.0.1", 8080)
     monkeypatch.delenv("JWT_SECRET")
     assert "random for this process" in banner("127.0.0.1", 8080)
+
+
+def test_parse_args_db_from_the_option_or_the_environment(monkeypatch):
+    monkeypatch.delenv("JWT_TUTORIAL_DB", raising=False)
+    assert parse_args([]).db is None
+    assert parse_args(["--db", "x.db"]).db == Path("x.db")
+    monkeypatch.setenv("JWT_TUTORIAL_DB", "from-env.db")
+    assert parse_args([]).db == Path("from-env.db")
+    assert parse_args(["--db", "x.db"]).db == Path("x.db")
+
+
+def test_banner_says_where_users_and_sessions_live():
+    assert "Database: none, in memory" in banner("127.0.0.1", 8080)
+    assert "Database: /tmp/users.db (SQLite" in banner("127.0.0.1", 8080, db=Path("/tmp/users.db"))

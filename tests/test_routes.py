@@ -66,7 +66,15 @@ def test_a_decorator_that_drops_the_guard_is_caught() -> None:
         return handler
 
     app = build_app(fast_test_settings(), login_required=no_decorator, admin_required=no_decorator)
-    assert unguarded_routes(app) == ["GET /admin/users", "HEAD /admin/users", "GET /get-user", "HEAD /get-user"]
+    assert unguarded_routes(app) == [
+        "GET /admin/users",
+        "HEAD /admin/users",
+        "GET /get-user",
+        "HEAD /get-user",
+        "POST /logout",
+        "POST /logout-all",
+        "POST /password",
+    ]
 
 
 def test_public_returns_the_handler_itself() -> None:

@@ -73,7 +73,7 @@ def test_claims(settings):
 
 
 def test_header_names_the_settings_algorithm(settings):
-    assert jwt.get_unverified_header(create_access_token(ALICE, settings)) == {"alg": "HS256", "typ": "JWT"}
+    assert jwt.get_unverified_header(create_access_token(ALICE, settings)) == {"alg": "HS256", "typ": "at+jwt"}
 
 
 def test_required_claims_are_the_ones_issued():

@@ -118,9 +118,6 @@ class Revocations:
         for listener in self._listeners:
             listener()
 
-    def __len__(self) -> int:
-        return len(self.tokens) + len(self.sessions)
-
 
 def store_lifetime(store: Store, settings: Settings) -> Callable[[web.Application], AsyncIterator[None]]:
     """The app's ``cleanup_ctx`` for ``store``: open it, poll it every ``revocation_poll`` seconds, close it.

@@ -211,6 +211,7 @@ class SQLiteStore(Store):
         self._opened = max(0, self._opened - 1)
         if self._opened:
             return
+        self.revocations.stop()
         connections, self._connections = self._connections, []
         for db in connections:
             await db.close()
@@ -257,7 +258,10 @@ class SQLiteStore(Store):
                 self._users.forget(user_id)
         self._synced_at = started
         if started - self._purged_at > PURGE_EVERY:
-            await self._purge()
+            self._purged_at = started
+            # The denylist is fresh whether or not the clean-up can write now; it tries again later.
+            with contextlib.suppress(StoreUnavailable):
+                await self._purge()
 
     # Users.
 
@@ -459,11 +463,11 @@ class SQLiteStore(Store):
         return bool(list(rows))
 
     def _remember_successor(self, token_hash: str, successor: str, now: float, grace: float) -> None:
-        self._recent[token_hash] = (successor, now)
         for spent, (_, when) in list(self._recent.items()):  # oldest first: dicts keep insertion order
             if when >= now - grace:
                 break
             del self._recent[spent]
+        self._recent[token_hash] = (successor, now)
 
     async def _create_demo_users(self) -> None:
         for email, password, is_admin in DEMO_USERS:
@@ -526,4 +530,3 @@ class SQLiteStore(Store):
                 "DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?",
                 (now, now - self.revocations.keep_sessions_for),
             )
-        self._purged_at = time.monotonic()

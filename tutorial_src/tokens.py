@@ -30,8 +30,8 @@ def create_access_token(
 
     Claims (RFC 7519 §4.1): ``sub`` (the user id as a string; PyJWT >= 2.10 rejects integers, §4.1.2),
     ``iat`` (§4.1.6), ``exp`` = ``iat`` + ``settings.access_token_ttl`` seconds (§4.1.4), ``iss`` (§4.1.1),
-    ``aud`` (§4.1.3), a random ``jti`` (§4.1.7), and ``sid`` (the session, RFC 9068 §2.2.1 allows more claims)
-    when ``session_id`` is given: logging out revokes every access token of that session.
+    ``aud`` (§4.1.3), a random ``jti`` (§4.1.7), and, when ``session_id`` is given, ``sid``: the session id claim
+    that OpenID Connect Front-Channel Logout 1.0 registered (§6.1); logging out revokes every token of a session.
 
     Args:
         user: whom the token is for.
