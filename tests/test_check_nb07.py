@@ -375,3 +375,29 @@ async def required_body(request):
 )  # fmt: skip
 def test_logout_lab_names_the_mistake(answer, fragments):
     assert_not_yet(check.logout_lab(answer), *fragments)
+
+
+# --- whatever the answer does, the lab reports it and stays quiet -----------------------------------------------
+
+
+async def exits(*args):
+    raise SystemExit(1)
+
+
+async def forgets_return(request):
+    await refresh(request)
+
+
+@pytest.mark.parametrize(
+    ("lab", "answer", "fragment"),
+    [
+        (check.consume_lab, exits, "SystemExit"),
+        (check.refresh_lab, exits, "SystemExit"),
+        (check.logout_lab, exits, "SystemExit"),
+        (check.refresh_lab, forgets_return, "a `return` is missing"),
+    ],
+    ids=["consume-exit", "refresh-exit", "logout-exit", "refresh-no-return"],
+)
+def test_a_crashing_answer_is_reported_and_nothing_reaches_stderr(lab, answer, fragment, capfd):
+    assert_not_yet(lab(answer), fragment)
+    assert capfd.readouterr().err == ""
