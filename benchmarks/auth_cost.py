@@ -3,7 +3,10 @@
 ``make bench`` (or ``python benchmarks/auth_cost.py --help``):
 
 1. starts the demo app once (``benchmarks/serve.py``: one process, one event loop, 127.0.0.1, a random
-   ``JWT_SECRET`` shared with this process) and logs in as the demo user alice with ``POST /login``;
+   ``JWT_SECRET`` shared with this process) with revocation on: its store is a SQLite file of its own
+   (``JWT_TUTORIAL_DB``), polled for revocations every 0.5 s, and its denylist holds the sessions and access
+   tokens of ``--sessions`` logins, each refreshed once and logged out (those are timed: step 5). Then it logs
+   in as the demo user alice with ``POST /login``;
 2. alternates load between a public route and the protected route ``GET /get-user`` carrying alice's valid
    token: ``--rounds`` ABBA rounds (public, protected, protected, public; every other round the other way
    round), each run ``--duration`` seconds with the same ``--connections``, so a drift of the machine's load
@@ -16,7 +19,10 @@
 4. prints per-operation costs measured in this process with ``timeit`` (best of 5): header parse (the
    regular expression of ``parse_bearer``, and a hit of the token cache's remembered parser), token create,
    token verify cold (a full ``jwt.decode``), token verify warm (a ``TokenCache`` hit and the user lookup),
-   password verify (argon2id with the default settings).
+   password verify (argon2id with the default settings), the revocation check (the in-process denylist);
+5. prints the latency of ``POST /refresh`` and of ``POST /logout`` seen by one client sending one request at a
+   time (median and 90th percentile of ``--sessions`` each): the database work of notebook 07, paid once per
+   refresh or logout, never per request.
 
 The load generator is a separate process: ``wrk`` when it is on the PATH, else ``benchmarks/loadgen.py``
 (an aiohttp client; slower, so on a small machine it may become the bottleneck and push the ratio towards 1).
@@ -57,6 +63,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -69,6 +76,7 @@ from tutorial_src.auth import parse_bearer
 from tutorial_src.demo import DEMO_USERS
 from tutorial_src.models import UserStore
 from tutorial_src.passwords import password_hasher
+from tutorial_src.revocation import Revocations
 from tutorial_src.settings import Settings
 from tutorial_src.token_cache import TokenCache, VerifiedToken
 from tutorial_src.tokens import create_access_token, decode_access_token
@@ -163,24 +171,31 @@ def per_operation_costs(secret: str) -> list[tuple[str, float]]:
         verified = cache.get(token, settings)
         return verified and users.get_by_id(verified.user_id)
 
+    revocations = Revocations()  # a denylist of 1000 access tokens and 1000 sessions, none of them this one
+    for number in range(1000):
+        revocations.revoke_token(settings.issuer, f"jti-{number}", 2e9)
+        revocations.revoke_session(f"sid-{number}", 2e9)
+    claims_with_sid = {**claims, "sid": "this-session"}
+
     return [
         ("header parse (parse_bearer's regex)", best_time(lambda: parse_bearer(header), 20000)),
         ("header parse (remembered, lru_cache hit)", best_time(lambda: cache.parse_bearer(header), 20000)),
         ("token create (jwt.encode)", best_time(lambda: create_access_token(alice, settings), 2000)),
         ("token verify cold (full jwt.decode)", best_time(lambda: decode_access_token(token, settings), 2000)),
         ("token verify warm (cache hit)", best_time(warm, 20000)),
+        ("revocation check (denylist of 2000)", best_time(lambda: revocations.check(claims_with_sid), 20000)),
         ("password verify (argon2id, default cost)", best_time(lambda: hasher.verify(password_hash, password), 3)),
     ]
 
 
 def start_server(
-    secret: str, no_cache: bool, wrapper: list[str] | None = None, stderr: int | None = None
+    secret: str, no_cache: bool, db: Path, wrapper: list[str] | None = None, stderr: int | None = None
 ) -> tuple[subprocess.Popen[str], str]:
-    """The demo app in its own process (run by ``wrapper``, such as valgrind, if given); it and its base URL."""
+    """The demo app in its own process (run by ``wrapper``, such as valgrind, if given), its users and sessions
+    in the SQLite file ``db``; it and its base URL."""
     command = (wrapper or []) + [sys.executable, str(HERE / "serve.py")] + (["--no-cache"] if no_cache else [])
-    server = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=stderr, text=True, env={**os.environ, "JWT_SECRET": secret}
-    )
+    env = {**os.environ, "JWT_SECRET": secret, "JWT_TUTORIAL_DB": str(db)}
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, text=True, env=env)
     assert server.stdout is not None
     line = server.stdout.readline()
     if not line.startswith("port "):
@@ -210,6 +225,34 @@ def log_in(base: str, public: str) -> str:
     for path, headers in ((public, {}), (PROTECTED, {"Authorization": f"Bearer {token}"})):
         requests.get(base + path, headers=headers, timeout=30).raise_for_status()
     return token
+
+
+def session_latencies(base: str, sessions: int) -> tuple[list[float], list[float]]:
+    """Log alice in ``sessions`` times, refresh each session once and log it out: the seconds each ``POST
+    /refresh`` and each ``POST /logout`` took. The denylist then holds those sessions and access tokens."""
+    email, password, _ = DEMO_USERS[0]
+    refreshes, logouts = [], []
+    with requests.Session() as http:
+        for _ in range(sessions):
+            tokens = http.post(f"{base}/login", json={"email": email, "password": password}, timeout=60)
+            tokens.raise_for_status()
+            started = time.perf_counter()
+            refreshed = http.post(
+                f"{base}/refresh", json={"refresh_token": tokens.json()["refresh_token"]}, timeout=60
+            )
+            refreshes.append(time.perf_counter() - started)
+            refreshed.raise_for_status()
+            headers = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
+            started = time.perf_counter()
+            http.post(f"{base}/logout", headers=headers, timeout=60).raise_for_status()
+            logouts.append(time.perf_counter() - started)
+    return refreshes, logouts
+
+
+def latency_text(name: str, seconds: list[float]) -> str:
+    """``name``: the median and the 90th percentile, in milliseconds."""
+    p90 = statistics.quantiles(seconds, n=10)[-1] if len(seconds) > 1 else seconds[0]
+    return f"  {name:<42} median {statistics.median(seconds) * 1e3:6.2f} ms   p90 {p90 * 1e3:6.2f} ms"
 
 
 def callgrind_totals(dump: Path) -> int:
@@ -246,8 +289,9 @@ def run_under_callgrind(
     """Serve under callgrind (writing to ``out``, stderr to ``log``); instructions per request of each route."""
     # --instr-atstart=no: start-up, log-in and warm-up run uncounted (and faster).
     wrapper = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}"]
-    server, base = start_server(secret, args.no_cache, wrapper, stderr=log.fileno())
+    server, base = start_server(secret, args.no_cache, out.parent / "bench.db", wrapper, stderr=log.fileno())
     try:
+        session_latencies(base, args.sessions)  # fills the denylist; valgrind's times mean nothing
         token = log_in(base, public)
         routes: tuple[tuple[str, dict[str, str]], ...] = (
             (public, {}),
@@ -341,6 +385,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--no-cache", action="store_true", help="serve with the verified-token cache off")
     parser.add_argument(
+        "--sessions",
+        type=positive,
+        default=None,
+        help="logins refreshed once and logged out before the load, timed (default 30; 3 with --callgrind)",
+    )
+    parser.add_argument(
         "--callgrind",
         action="store_true",
         help="count the server's instructions per request under valgrind instead of timing",
@@ -359,7 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     secret = secrets.token_urlsafe(32)
     public = args.public
     if args.callgrind:
+        args.sessions = args.sessions or 3
         return count_instructions(args, secret, public)
+    args.sessions = args.sessions or 30
     args.rounds = args.rounds or 16
 
     print(
@@ -368,8 +420,10 @@ def main(argv: list[str] | None = None) -> int:
         f"x 2 x {args.duration} s per route, "
         f"token cache {'OFF' if args.no_cache else 'on'}"
     )
-    server, base = start_server(secret, args.no_cache)
+    scratch = tempfile.TemporaryDirectory()
+    server, base = start_server(secret, args.no_cache, Path(scratch.name) / "bench.db")
     try:
+        refreshes, logouts = session_latencies(base, args.sessions)
         token = log_in(base, public)
         for path, auth in ((public, None), (PROTECTED, token)):  # warm-up, not counted
             load(tool, base + path, auth, args.connections, 1, server.pid)
@@ -394,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     finally:
         stop_server(server, timeout=10)
+        scratch.cleanup()
     median_pub = Run(statistics.median(r.rps for r in runs[public]), median_cpu(runs[public]))
     median_pro = Run(statistics.median(r.rps for r in runs[PROTECTED]), median_cpu(runs[PROTECTED]))
     median_cpu_text = cpu_text(median_pub, median_pro)
@@ -412,6 +467,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, seconds in per_operation_costs(secret):
         shown = f"{seconds * 1e3:.1f} ms" if seconds >= 1e-3 else f"{seconds * 1e6:.1f} µs"
         print(f"  {name:<42} {shown:>10}")
+    print(f"session operations (one client, one request at a time, SQLite store, {args.sessions} each):")
+    print(latency_text("POST /refresh", refreshes))
+    print(latency_text("POST /logout", logouts))
     return 0
 
 

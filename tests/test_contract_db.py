@@ -29,6 +29,7 @@ class Server:
     """``python -m tutorial_src --db path`` on a free port; ``stop`` with Ctrl+C, as a user would."""
 
     def __init__(self, db: Path, log: Path) -> None:
+        self.db = db
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log.open("a")
@@ -81,7 +82,7 @@ def server(db, tmp_path):
 
 def test_the_readme_session(server, tmp_path):
     log = (tmp_path / "server.log").read_text()
-    assert f"Database: {server_db(server)} (SQLite; users and sessions survive a restart)" in log
+    assert f"Database: {server.db} (SQLite; users and sessions survive a restart)" in log
     weak = server.post("/register", json={"email": BOB["email"], "password": "hunter2"})
     assert (weak.status_code, weak.text) == (
         400,
@@ -123,10 +124,6 @@ def test_the_readme_session(server, tmp_path):
     for tokens in (first, second):
         assert server.get_user(tokens["access_token"]).status_code == 401
         assert server.refresh(tokens["refresh_token"]).json()["error"] == "invalid_grant"
-
-
-def server_db(server: Server) -> str:
-    return server.process.args[server.process.args.index("--db") + 1]
 
 
 def test_20_concurrent_refreshes_of_one_token_yield_at_most_one_new_token(server):

@@ -85,7 +85,7 @@ def test_tokens_work_whichever_worker_answers(gunicorn_url):
 
 # --- two workers sharing JWT_TUTORIAL_DB: a logout through one reaches the other within the poll's bound --------
 
-#: How long the test waits for both workers to refuse a token logged out (Settings.revocation_max_delay is 2 s;
+#: How long the test waits for both workers to refuse a token logged out (Settings.revocation_poll is 0.5 s;
 #: this is a bound for a loaded machine, not a timing assertion).
 REVOCATION_BOUND = 60.0
 

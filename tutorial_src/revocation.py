@@ -39,9 +39,9 @@ class Revocations:
     """The in-process denylist: revoked access tokens by (``iss``, ``jti``) and revoked sessions by ``sid``.
 
     Args:
-        max_delay: seconds the denylist may go without a confirmed read of the database (``confirmed``) before
-            ``check`` refuses every token with ``StoreUnavailable``; ``math.inf`` for a store no other process
-            shares (the memory store).
+        max_delay: how long after the start of the last read of the database that worked (``confirmed``)
+            ``check`` goes on accepting tokens once reading fails or hangs, before it refuses every one with
+            ``StoreUnavailable``; ``math.inf`` for a store no other process shares (the memory store).
         clock: a monotonic clock for ``max_delay``; tests pass a fake one.
     """
 
@@ -54,8 +54,10 @@ class Revocations:
         self.sessions: dict[str, float] = {}
         #: How long a revoked session stays listed, in seconds.
         self.keep_sessions_for = DEFAULT_KEEP_SESSIONS_FOR
-        #: Until when (``clock``) the denylist counts as up to date.
-        self.fresh_until = math.inf if max_delay == math.inf else -math.inf
+        #: When (``clock``) the last complete read of the database started.
+        self.read_at = clock()
+        #: Whether the last read failed, or none worked for ``max_delay`` seconds.
+        self.failing = False
         self._listeners: list[Callable[[], None]] = []
         self._stale_timer: asyncio.TimerHandle | None = None
 
@@ -63,10 +65,10 @@ class Revocations:
         """Refuse verified claims whose token or session was revoked.
 
         Raises:
-            StoreUnavailable: the denylist is older than ``max_delay`` (the database did not answer).
+            StoreUnavailable: the database has not answered for ``max_delay`` seconds (``stale``).
             InvalidToken: the (``iss``, ``jti``) pair or the ``sid`` is revoked.
         """
-        if self.clock() > self.fresh_until:
+        if self.failing and self.stale():
             raise StoreUnavailable("the revocation list could not be read lately; try again in a moment")
         # Empty sets first: the common case costs two truth tests.
         if self.tokens and (claims["iss"], claims["jti"]) in self.tokens:
@@ -88,14 +90,26 @@ class Revocations:
         """Call ``listener()`` whenever an entry is added or the denylist goes stale (a token cache clears)."""
         self._listeners.append(listener)
 
+    def stale(self) -> bool:
+        """Whether the last read that worked started more than ``max_delay`` seconds ago."""
+        return self.clock() - self.read_at > self.max_delay
+
     def confirmed(self, at: float) -> None:
-        """The database was read completely, by a query started at ``at`` (``clock``): fresh until
-        ``at + max_delay``, when a timer of the running loop tells the listeners unless another read came."""
-        self.fresh_until = at + self.max_delay
-        if self._stale_timer is not None:
-            self._stale_timer.cancel()
-        delay = max(0.0, self.fresh_until - self.clock())
+        """The database was read completely, by a query started at ``at`` (``clock``).
+
+        A timer of the running loop fires ``max_delay`` seconds later unless another read is confirmed first: it
+        covers a read that hangs, where no error ever comes. A plain timer, not ``asyncio.wait_for`` around the
+        read: on Python 3.10-3.11 ``wait_for`` may swallow a cancellation, and the app's poll would never stop.
+        """
+        self.read_at = at
+        self.failing = False
+        self.stop()
+        delay = max(0.0, at + self.max_delay - self.clock())
         self._stale_timer = asyncio.get_running_loop().call_later(delay, self._went_stale)
+
+    def failed(self) -> None:
+        """Reading the database failed: ``check`` refuses tokens once the last read that worked is ``stale``."""
+        self.failing = True
 
     def stop(self) -> None:
         """Cancel the staleness timer (the app is stopping)."""
@@ -109,6 +123,9 @@ class Revocations:
         self.sessions = {key: until for key, until in self.sessions.items() if until > now}
 
     def _went_stale(self) -> None:
+        # Tell the listeners, so that a token cache stops answering for the check.
+        self._stale_timer = None
+        self.failing = True
         logger.warning(
             "revocations not read for %.1f s: access tokens get 503 until the database answers", self.max_delay
         )
@@ -150,23 +167,21 @@ def store_lifetime(store: Store, settings: Settings) -> Callable[[web.Applicatio
 async def poll(store: Store, interval: float) -> None:
     """Read what other processes revoked, every ``interval`` seconds, until cancelled.
 
-    A read that fails is logged once per outage; the denylist goes stale ``max_delay`` seconds after the last
-    read that worked (``Revocations.confirmed``), and the app answers 503 until a read works again.
+    A read that fails is logged once per outage; ``max_delay`` seconds after the last read that worked (or
+    while one hangs) the app answers 503 to every token until a read works again.
     """
     revocations = store.revocations
-    failing = False
     while True:
         started = revocations.clock()
         try:
             await store.sync()
         except StoreUnavailable as error:
-            if not failing:
+            if not revocations.failing:
                 logger.warning("cannot read the revocations: %s", error)
-            failing = True
+            revocations.failed()
         else:
-            if failing:
+            if revocations.failing:
                 logger.info("revocations read again")
-            failing = False
             revocations.confirmed(started)
             revocations.prune(time.time())
         await asyncio.sleep(interval)

@@ -74,8 +74,9 @@ class Settings:
         refresh_grace: seconds in which a refresh token just spent may be presented again and get the same
             successor (a lost response, a second tab) instead of counting as a replay. docs/design.md.
         revocation_poll: seconds between two reads of the revocations other processes made (the SQLite store).
-        revocation_max_delay: seconds without a successful read after which the app refuses access tokens with
-            503 rather than risk accepting a revoked one; at least ``revocation_poll``.
+        revocation_max_delay: once the database cannot be read, seconds from the last read that worked after
+            which the app refuses access tokens with 503 rather than risk accepting a revoked one; at least
+            ``revocation_poll``.
         db_timeout: seconds a database statement waits for another process's lock before the app answers 503.
         revocations: the in-process denylist ``tokens.decode_access_token`` checks every token against; the app
             builder sets its store's here. ``None``: no check (a resource service, a token decoded by hand).
@@ -112,7 +113,7 @@ class Settings:
     session_lifetime: int = field(default=7 * 24 * 3600, repr=False)
     refresh_grace: float = field(default=5.0, repr=False)
     revocation_poll: float = field(default=0.5, repr=False)
-    revocation_max_delay: float = field(default=2.0, repr=False)
+    revocation_max_delay: float = field(default=5.0, repr=False)
     db_timeout: float = field(default=2.0, repr=False)
     # State, not a setting: every function that checks a token takes the settings, the learner's too (notebooks
     # 02 and 06), so the denylist travels with them. Two settings that differ only by it compare equal.
