@@ -120,7 +120,8 @@ class UserStore(Store):
         with self._lock:
             found = self._by_id.pop(user_id, None) is not None
             for session in [s for s in self._sessions.values() if s.user_id == user_id]:
-                self._end_session(session.id)
+                # Not on the denylist: the access tokens of a user who is gone fail their user lookup.
+                self._end_session(session.id, deny=False)
         return found
 
     def all(self) -> list[User]:
@@ -243,11 +244,12 @@ class UserStore(Store):
         for session in [s for s in self._sessions.values() if s.user_id == user_id and s.id != keep]:
             self._end_session(session.id)
 
-    def _end_session(self, session_id: str) -> None:
+    def _end_session(self, session_id: str, *, deny: bool = True) -> None:
         # Callers hold self._lock. The session's refresh tokens go; its access tokens stay denied by sid.
         session = self._sessions.pop(session_id, None)
         if session is None:
             return
         for token_hash in [h for h, r in self._refresh_tokens.items() if r.session_id == session_id]:
             del self._refresh_tokens[token_hash]
-        self.revocations.revoke_session(session_id, time.time())
+        if deny:
+            self.revocations.revoke_session(session_id, time.time())
