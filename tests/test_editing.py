@@ -61,6 +61,7 @@ def shipped():
             "02-middleware.ipynb",
             "03-decorator.ipynb",
             "06-cost.ipynb",
+            "07-sessions.ipynb",
             "08-browser.ipynb",
         )
     }
@@ -270,6 +271,54 @@ def test_editing_the_cache_layer_changes_every_answer_of_notebook_06_that_depend
     assert output_of(stale, deleted).startswith("200 {'user': 'User id=1: <alice@example.com")
 
 
+NO_REUSE_DETECTION = """
+token = await read_refresh_token(request)
+settings, store = request.app[SETTINGS], request.app[USERS]
+used = await store.use_refresh_token(
+    token, now=time.time(), grace=settings.refresh_grace, token_ttl=settings.refresh_token_ttl
+)
+if used is None or used.reused or used.successor is None:
+    raise invalid_grant("log in again")
+user = store.get_by_id(used.session.user_id)
+access_token = create_access_token(user, settings, session_id=used.session.id)
+return token_response(access_token, used.successor, settings.access_token_ttl)
+"""
+LOGOUT_THAT_ENDS_NOTHING = """
+return web.Response(status=204)
+"""
+
+
+def lines_of(nb, marker: str) -> dict[str, str]:
+    """``{label: answer}`` of the lines ``label: answer`` a cell printed."""
+    return {
+        label.strip(): answer.strip()
+        for label, _, answer in (line.partition(": ") for line in output_of(nb, marker).splitlines())
+    }
+
+
+def test_editing_refresh_and_logout_changes_every_answer_of_notebook_07_that_depends_on_them(shipped):
+    before = shipped["07-sessions.ipynb"]
+    replay, logout, demo = "time.sleep(settings.refresh_grace", "laptop, phone = post(", "as a, \\"
+    assert lines_of(before, replay)["the newest refresh token"].startswith("400 {'error': 'invalid_grant'")
+    assert lines_of(before, replay)["the newest access token"].startswith("401 {'error': 'invalid_token'")
+    assert lines_of(before, logout)["the laptop's access token"].startswith("401 {'error': 'invalid_token'")
+    assert lines_of(before, logout)["the laptop's refresh"].startswith("400 {'error': 'invalid_grant'")
+
+    nb = edited("07-sessions.ipynb", {"refresh": NO_REUSE_DETECTION, "logout": LOGOUT_THAT_ENDS_NOTHING})
+    assert "❌ Not yet" in output_of(nb, "check.refresh_lab(refresh)")
+    assert "❌ Not yet" in output_of(nb, "check.logout_lab(logout)")
+    assert "✅ Well done" in output_of(nb, "check.consume_lab(consume_refresh_token)")
+    # A replay is refused, but its family lives on: the thief's copy failed, the owner's tokens still work.
+    edited_replay = lines_of(nb, replay)
+    assert edited_replay["R1 replayed after the grace"].startswith("400 {'error': 'invalid_grant'")
+    assert edited_replay["the newest refresh token"].startswith("200 {'access_token'")
+    assert edited_replay["the newest access token"].startswith("200 {'user'")
+    # Logging out ended nothing: the laptop's tokens keep working.
+    assert lines_of(nb, logout)["the laptop's access token"].startswith("200 {'user'")
+    assert lines_of(nb, logout)["the laptop's refresh"].startswith("200 {'access_token'")
+    # What does not depend on them stays: sign-up, and the two servers of section 8 (the package's handlers).
+    assert output_of(nb, "for what, password in") == output_of(before, "for what, password in")
+    assert output_of(nb, demo) == output_of(before, demo)
 LAX_COOKIE = """
 response.set_cookie(
     REFRESH_COOKIE, refresh_token, max_age=60, path="/", secure=True, httponly=True, samesite="Lax"

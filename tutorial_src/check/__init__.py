@@ -28,9 +28,11 @@ from .nb05 import (
 )
 from .nb06 import HIT_CHECK_MENU, bounded_put, checks_on_hit, token_cache_lab
 from .nb08 import csrf_check_lab, csrf_lab, record_requests, refresh_cookie_lab, xss_lab
+from .nb07 import CONCURRENT_REFRESHES, consume_lab, logout_lab, refresh_lab
 from .nb09 import key_for_header, should_refetch
 
 __all__ = [
+    "CONCURRENT_REFRESHES",
     "DEFENCE_CHOICES",
     "HIT_CHECK_MENU",
     "MALFORMED_HEADERS",
@@ -48,6 +50,7 @@ __all__ = [
     "claim_tampering_lab",
     "csrf_check_lab",
     "csrf_lab",
+    "consume_lab",
     "decode_payload",
     "hs256_signature",
     "hs256_verification",
@@ -57,12 +60,14 @@ __all__ = [
     "load_user",
     "login_lab",
     "login_required_lab",
+    "logout_lab",
     "missing_claims",
     "name_the_defence",
     "owner_or_admin_decorator",
     "parse_bearer",
     "record_requests",
     "refresh_cookie_lab",
+    "refresh_lab",
     "should_refetch",
     "token_cache_lab",
     "unverified_lab",
