@@ -349,3 +349,37 @@ async def test_protected_routes_keep_refusing_a_stale_token(client, path):
 async def test_an_unknown_route_is_not_found_whatever_the_credential(client):
     response = await client.get("/nope", headers=STALE_HEADERS["broken"]())
     await assert_error(response, 404, "not_found")
+
+
+async def test_sign_up_and_password_change_wait_in_the_same_gate_and_count_no_login_attempt(one_slot):
+    """Notebook 07's routes that run argon2 take a place in the login gate: with the one place taken and the
+    queue of one full, a sign-up and a password change are turned away with 503, never queued without bound;
+    neither counts toward the login attempt limits."""
+    client, blocking = one_slot
+    gate = client.app[LOGIN_GATE]
+    blocking.release.set()
+    login = await client.post("/login", json=credentials(*ALICE))
+    assert login.status == 200
+    token = (await login.json())["access_token"]
+    blocking.release.clear()
+    blocking.started.clear()
+    first = asyncio.ensure_future(client.post("/login", json=credentials(*ALICE)))
+    await asyncio.to_thread(blocking.started.wait, 60)
+    new_user = credentials("new@example.com", "a passphrase of my own")
+    waiting = asyncio.ensure_future(client.post("/register", json=new_user))
+    await wait_for(lambda: gate.waiting == 1, "the sign-up waits for a place")
+    change = asyncio.ensure_future(
+        client.post(
+            "/password",
+            json={"current_password": ALICE[1], "new_password": "another passphrase of mine"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    )
+    # The queue of one was full: the request that waited longest (the sign-up) is turned away.
+    await assert_error(await waiting, 503, "temporarily_unavailable")
+    await wait_for(lambda: gate.waiting == 1, "the password change waits for a place")
+    blocking.release.set()
+    assert (await first).status == 200
+    assert (await change).status == 204
+    assert gate.inside == 0 and gate.waiting == 0
+    assert (await client.post("/register", json=new_user)).status == 201

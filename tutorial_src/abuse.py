@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 from aiohttp import hdrs, web
@@ -47,6 +47,9 @@ LOGIN_GATE = web.AppKey("login_gate", LoginGate)
 #: The routes ``login_guard`` guards: every route that checks a password (``/auth/login`` is the browser's,
 #: notebook 08's ``browser.AUTH_PREFIX``; a test checks the two agree).
 LOGIN_PATHS = frozenset({"/login", "/auth/login"})
+#: Every route that runs argon2 (notebook 07's sign-up and password change too): each waits for a place in the
+#: same bounded gate, so no route lets a flood of requests queue unbounded hashing work.
+HASHING_PATHS = LOGIN_PATHS | {"/register", "/password"}
 #: What a client waits before trying again when every login slot is busy, in seconds.
 BUSY_RETRY_AFTER = 1
 
@@ -118,12 +121,14 @@ async def request_hygiene(request: web.Request, handler: Handler) -> web.StreamR
             deadline.cancel()
 
 
-def _is_login(request: web.Request) -> bool:
+def _hashing_path(request: web.Request) -> str | None:
+    """The route's path when the request is a ``POST`` to a route of ``HASHING_PATHS``, else ``None``."""
     info = request.match_info
     if info.http_exception is not None or request.method != hdrs.METH_POST:
-        return False
+        return None
     resource = info.route.resource
-    return resource is not None and resource.canonical in LOGIN_PATHS
+    path = resource.canonical if resource is not None else None
+    return path if path in HASHING_PATHS else None
 
 
 async def let_the_loop_turn() -> None:
@@ -148,33 +153,19 @@ async def login_guard(request: web.Request, handler: Handler) -> web.StreamRespo
 
     An attempt is counted before its password is checked (so parallel guesses count too) and forgiven when
     the login succeeds or never reaches argon2. Once inside the gate the handler runs shielded: if the client
-    leaves while argon2 runs in a thread, the place is given back only when that work is over.
+    leaves while argon2 runs in a thread, the place is given back only when that work is over. Sign-up and
+    password changes (``HASHING_PATHS``) wait in the same gate; only logins count toward the attempt limits.
     """
-    if not _is_login(request):
+    path = _hashing_path(request)
+    if path is None:
         return await handler(request)
-    email, _ = await read_credentials(request)  # aiohttp keeps the body: the handler reads it again for free
-    settings = request.app[SETTINGS]
     attempts = request.app[LOGIN_ATTEMPTS]
-    # One key for the email whether or not it has an account: the limit says nothing about which emails exist.
-    limits = {
-        f"email:{email.strip().lower()}": settings.login_failures_per_account,
-        f"address:{request.remote}": settings.login_failures_per_address,
-    }
-    try:
-        ticket = await attempts.begin(limits)
-    except TooManyAttempts as limit:
-        # RFC 6585 §4: 429 Too Many Requests, with Retry-After.
-        raise json_error(
-            web.HTTPTooManyRequests,
-            "too_many_requests",
-            f"too many failed logins; try again in {limit.retry_after_header} s",
-            headers={hdrs.RETRY_AFTER: limit.retry_after_header},
-        ) from None
+    ticket = await _count_attempt(request) if path in LOGIN_PATHS else None
     gate = request.app[LOGIN_GATE]
     try:
         await gate.enter()
     except LoginQueueFull:
-        await attempts.forgive(ticket)
+        await _forgive(attempts, ticket)
         # The error code of RFC 6749 §4.1.2.1 for a server too busy to handle the request now.
         raise json_error(
             web.HTTPServiceUnavailable,
@@ -183,13 +174,13 @@ async def login_guard(request: web.Request, handler: Handler) -> web.StreamRespo
             headers={hdrs.RETRY_AFTER: str(BUSY_RETRY_AFTER)},
         ) from None
     except asyncio.CancelledError:
-        await attempts.forgive(ticket)  # dropped before any hashing: nothing was tried
+        await _forgive(attempts, ticket)  # dropped before any hashing: nothing was tried
         raise
     try:
         await let_the_loop_turn()
     except asyncio.CancelledError:
         gate.leave()
-        await attempts.forgive(ticket)
+        await _forgive(attempts, ticket)
         raise
     work = asyncio.ensure_future(handler(request))
     work.add_done_callback(_leave(gate))
@@ -198,10 +189,36 @@ async def login_guard(request: web.Request, handler: Handler) -> web.StreamRespo
     except (web.HTTPUnauthorized, asyncio.CancelledError):
         raise  # a wrong password, or one checked for a client that left: the attempt counts
     except BaseException:
-        await attempts.forgive(ticket)
+        await _forgive(attempts, ticket)
         raise
-    await attempts.forgive(ticket)
+    await _forgive(attempts, ticket)
     return response
+
+
+async def _forgive(attempts: AttemptLimiter, ticket: Hashable | None) -> None:
+    if ticket is not None:
+        await attempts.forgive(ticket)
+
+
+async def _count_attempt(request: web.Request) -> Hashable:
+    """Count a login attempt against its email and its address; 429 past either limit."""
+    email, _ = await read_credentials(request)  # aiohttp keeps the body: the handler reads it again for free
+    settings = request.app[SETTINGS]
+    # One key for the email whether or not it has an account: the limit says nothing about which emails exist.
+    limits = {
+        f"email:{email.strip().lower()}": settings.login_failures_per_account,
+        f"address:{request.remote}": settings.login_failures_per_address,
+    }
+    try:
+        return await request.app[LOGIN_ATTEMPTS].begin(limits)
+    except TooManyAttempts as limit:
+        # RFC 6585 §4: 429 Too Many Requests, with Retry-After.
+        raise json_error(
+            web.HTTPTooManyRequests,
+            "too_many_requests",
+            f"too many failed logins; try again in {limit.retry_after_header} s",
+            headers={hdrs.RETRY_AFTER: limit.retry_after_header},
+        ) from None
 
 
 def _error_code(exc: web.HTTPException) -> str | None:
