@@ -319,6 +319,8 @@ def test_editing_refresh_and_logout_changes_every_answer_of_notebook_07_that_dep
     # What does not depend on them stays: sign-up, and the two servers of section 8 (the package's handlers).
     assert output_of(nb, "for what, password in") == output_of(before, "for what, password in")
     assert output_of(nb, demo) == output_of(before, demo)
+
+
 LAX_COOKIE = """
 response.set_cookie(
     REFRESH_COOKIE, refresh_token, max_age=60, path="/", secure=True, httponly=True, samesite="Lax"

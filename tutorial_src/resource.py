@@ -35,15 +35,13 @@ from .keyset import ASYMMETRIC_ALGORITHMS, key_for_header
 from .middleware import Handler, error_middleware
 from .responses import bearer_error, json_error
 from .token_cache import TokenCache, VerifiedToken, cached_token
-from .tokens import REQUIRED_CLAIMS
+from .tokens import REQUIRED_CLAIMS, check_access_token_type
 from .wellknown import JWKS_PATH
 
 logger = logging.getLogger(__name__)
 
 #: The largest JWK Set read, in bytes: a few keys take about 1 KiB; RSA keys about 0.5 KiB each.
 MAX_JWKS_BYTES = 64 * 1024
-#: RFC 9068 §4: a resource server checks that an access token's ``typ`` is ``at+jwt`` (or ``application/at+jwt``).
-ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d{1,9})\s*(?:,|$)", re.IGNORECASE)
 
 
@@ -252,9 +250,7 @@ async def verify_token(token: str, app: web.Application) -> int:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as error:
         raise InvalidToken(describe_token_error(error)) from None
-    token_type = header.get("typ")
-    if not isinstance(token_type, str) or token_type.lower() not in ACCESS_TOKEN_TYPES:
-        raise InvalidToken("the token is not an access token (typ must be at+jwt)")
+    check_access_token_type(header)
     key = await app[JWKS].key_for(header)
     try:
         claims = jwt.decode(

@@ -69,6 +69,23 @@ def create_access_token(
     )
 
 
+#: RFC 9068 §4: a resource server accepts an access token only if its ``typ`` is ``at+jwt`` (or the media type).
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
+
+
+def check_access_token_type(header: dict[str, Any]) -> None:
+    """Refuse a JWT whose header does not say it is an access token (RFC 9068 §4; RFC 8725 §3.11: explicit
+    typing, so that no other kind of JWT signed with the same key passes for one). The resource service of
+    notebook 09 runs it on every token; why the app itself does not is in docs/design.md, "Explicit typing".
+
+    Raises:
+        InvalidToken: ``typ`` is missing, not a string, or another type (compared case-insensitively).
+    """
+    token_type = header.get("typ")
+    if not isinstance(token_type, str) or token_type.lower() not in ACCESS_TOKEN_TYPES:
+        raise InvalidToken("the token is not an access token (typ must be at+jwt)")
+
+
 def decode_access_token(token: str, settings: Settings) -> dict[str, Any]:
     """Verify an access token and return its claims.
 

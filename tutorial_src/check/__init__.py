@@ -27,8 +27,8 @@ from .nb05 import (
     weak_secret_lab,
 )
 from .nb06 import HIT_CHECK_MENU, bounded_put, checks_on_hit, token_cache_lab
-from .nb08 import csrf_check_lab, csrf_lab, record_requests, refresh_cookie_lab, xss_lab
 from .nb07 import CONCURRENT_REFRESHES, consume_lab, logout_lab, refresh_lab
+from .nb08 import csrf_check_lab, csrf_lab, record_requests, refresh_cookie_lab, xss_lab
 from .nb09 import key_for_header, should_refetch
 
 __all__ = [
@@ -48,9 +48,9 @@ __all__ = [
     "bounded_put",
     "checks_on_hit",
     "claim_tampering_lab",
+    "consume_lab",
     "csrf_check_lab",
     "csrf_lab",
-    "consume_lab",
     "decode_payload",
     "hs256_signature",
     "hs256_verification",
