@@ -332,7 +332,8 @@ def count_instructions(args: argparse.Namespace, secret: str, public: str) -> in
     print(
         f"Authentication cost in instructions: {public} (public) vs {PROTECTED} (bearer token); one server "
         f"process under callgrind, {rounds} round{'s' if rounds != 1 else ''} x {args.requests} sequential "
-        f"requests per route, token cache {'OFF' if args.no_cache else 'on'}"
+        f"requests per route, token cache {'OFF' if args.no_cache else 'on'}, revocation on (SQLite store, "
+        f"denylist checked on every request)"
     )
     with tempfile.TemporaryDirectory() as scratch, open(Path(scratch) / "valgrind.log", "w+") as log:
         out = Path(scratch) / "callgrind.out"
