@@ -7,11 +7,13 @@ each token, each request on a new connection so that either worker may answer; e
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -27,13 +29,14 @@ SHARED_SECRET = "a-shared-secret-for-both-workers-0123456789"
 READY_TIMEOUT = 120  # seconds: two workers each import aiohttp and hash the demo passwords
 
 
-@pytest.fixture
-def gunicorn_url(tmp_path):
+@contextlib.contextmanager
+def two_workers(tmp_path, env: dict[str, str], options: list[str]) -> Iterator[str]:
+    """The README's command (gunicorn, two aiohttp workers) on loopback and a free port, with ``env`` on top of
+    this process's environment and gunicorn ``options``; yields the base URL. No traceback may reach its log."""
     port = free_port()
     # XDG_RUNTIME_DIR: gunicorn >= 25.1 puts its control socket there (else in ~/.gunicorn, shared by every run).
-    env = {**os.environ, "JWT_SECRET": SHARED_SECRET, "XDG_RUNTIME_DIR": str(tmp_path)}
+    env = {**os.environ, "JWT_SECRET": SHARED_SECRET, "XDG_RUNTIME_DIR": str(tmp_path), **env}
     log = (tmp_path / "gunicorn.log").open("w+")
-    # The README's command, on loopback and a free port.
     process = subprocess.Popen(
         [
             sys.executable,
@@ -48,6 +51,7 @@ def gunicorn_url(tmp_path):
             f"127.0.0.1:{port}",
             "--graceful-timeout",
             "10",
+            *options,
         ],
         stdout=log,
         stderr=log,
@@ -67,6 +71,12 @@ def gunicorn_url(tmp_path):
         output = log.read()
         log.close()
         assert "Traceback" not in output, output
+
+
+@pytest.fixture
+def gunicorn_url(tmp_path):
+    with two_workers(tmp_path, {}, []) as url:
+        yield url
 
 
 def test_tokens_work_whichever_worker_answers(gunicorn_url):
@@ -92,53 +102,12 @@ REVOCATION_BOUND = 60.0
 
 @pytest.fixture
 def shared_db_gunicorn(tmp_path):
-    port = free_port()
     access_log = tmp_path / "access.log"
-    env = {
-        **os.environ,
-        "JWT_SECRET": SHARED_SECRET,
-        "JWT_TUTORIAL_DB": str(tmp_path / "shared.db"),
-        "XDG_RUNTIME_DIR": str(tmp_path),
-    }
-    log = (tmp_path / "gunicorn.log").open("w+")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "tutorial_src.app:create_app()",
-            "--worker-class",
-            "aiohttp.GunicornWebWorker",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--graceful-timeout",
-            "10",
-            # aiohttp's access log format: %P is the pid of the worker that answered.
-            "--access-logfile",
-            str(access_log),
-            "--access-logformat",
-            "%P %s %r",
-        ],
-        stdout=log,
-        stderr=log,
-        env=env,
-    )
-    try:
-        wait_until_ready(f"http://127.0.0.1:{port}/", process, timeout=READY_TIMEOUT)
-        yield f"http://127.0.0.1:{port}", access_log
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.seek(0)
-        output = log.read()
-        log.close()
-        assert "Traceback" not in output, output
+    env = {"JWT_TUTORIAL_DB": str(tmp_path / "shared.db")}
+    # aiohttp's access log format: %P is the pid of the worker that answered.
+    options = ["--access-logfile", str(access_log), "--access-logformat", "%P %s %r"]
+    with two_workers(tmp_path, env, options) as url:
+        yield url, access_log
 
 
 def answered_by(url: str, token: str, access_log) -> tuple[str, int]:
